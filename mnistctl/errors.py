@@ -1,0 +1,86 @@
+"""The one error type for user-facing problems, carrying where the problem is.
+
+Raised where a problem is found, rendered once by the CLI layer (see ``render``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+PathPart = str | int
+
+
+def format_path(path: Sequence[PathPart]) -> str:
+    """``("model", "layers", 2, "units")`` -> ``model.layers[2].units``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file, a 1-based line and column, a path inside the spec."""
+
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    path: tuple[PathPart, ...] = ()
+
+    def prefix(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(self.file)
+            if self.line is not None:
+                parts.append(str(self.line))
+                if self.col is not None:
+                    parts.append(str(self.col))
+        return ":".join(parts) + ": " if parts else ""
+
+
+@dataclass
+class UserError(Exception):
+    """A problem the user can fix: bad spec, missing data, damaged model or image file.
+
+    ``message`` says what was wrong; ``expected``/``received`` say what should have been there
+    and what was; ``hint`` helps fix it.
+    """
+
+    message: str
+    location: Location = field(default_factory=Location)
+    expected: str | None = None
+    received: str | None = None
+    hint: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    def one_line(self) -> str:
+        text = self.location.prefix()
+        spec_path = format_path(self.location.path)
+        if spec_path:
+            text += f"{spec_path}: "
+        text += self.message
+        if self.expected is not None:
+            text += f"; expected {self.expected}"
+        if self.received is not None:
+            text += f"; received {self.received}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class UserErrors(Exception):
+    """Several problems found in one pass (every problem in a spec is reported, not the first)."""
+
+    def __init__(self, errors: Sequence[UserError], source: str | None = None) -> None:
+        super().__init__("\n".join(e.one_line() for e in errors))
+        self.errors = list(errors)
+        self.source = source  # the text of the file, for excerpts

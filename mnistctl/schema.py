@@ -1,0 +1,191 @@
+"""The JSON Schema of a spec, generated from the layer and option tables.
+
+``schemas/spec.schema.json`` is this output, committed for editors and shipped in the wheel;
+a test checks the file equals ``build_schema()``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from mnistctl.layers import LAYER_TYPES, LayerType
+from mnistctl.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
+
+SCHEMA_ID = "https://github.com/mnistctl/mnistctl/schemas/spec.schema.json"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+LAYER_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
+
+
+def _layer_def(t: LayerType) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "type": {"const": t.name},
+        "name": {"$ref": "#/$defs/layer_name"},
+    }
+    if t.max_inputs != 0:
+        inputs: dict[str, Any] = {
+            "type": "array",
+            "items": {"$ref": "#/$defs/layer_name"},
+            "minItems": 1,
+            "description": "names of the layers feeding this one (default: the previous layer)",
+        }
+        if t.max_inputs is not None:
+            inputs["maxItems"] = t.max_inputs
+        props["inputs"] = inputs
+    for arg in t.args:
+        fragment = {k: v for k, v in arg.schema.items() if v != ""}
+        if not arg.required and arg.default is not None:
+            default = arg.default
+            fragment["default"] = list(default) if isinstance(default, tuple) else default
+        props[arg.name] = fragment
+    return {
+        "type": "object",
+        "description": t.doc,
+        "properties": props,
+        "required": ["type", *(a.name for a in t.args if a.required)],
+        "additionalProperties": False,
+    }
+
+
+def _optimizer_schema() -> dict[str, Any]:
+    names = list(OPTIMIZERS)
+    branches = [
+        {
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {
+                "properties": {"type": {"const": name}, **args},
+                "additionalProperties": False,
+            },
+        }
+        for name, (_cls, args) in OPTIMIZERS.items()
+    ]
+    return {
+        "description": "an optimizer name, or {type: name, learning_rate: ..., ...}",
+        "if": {"type": "string"},
+        "then": {"enum": names},
+        "else": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": names}},
+            "allOf": branches,
+        },
+        "default": "adam",
+    }
+
+
+@cache
+def build_schema() -> dict[str, Any]:
+    layer_names = list(LAYER_TYPES)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "mnistctl spec",
+        "description": "One experiment: data, a Keras functional model, compile and train settings.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["model"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "pattern": NAME_PATTERN,
+                "description": "the experiment's name (default: the file's stem); names runs/<name>/",
+            },
+            "description": {"type": "string", "maxLength": 4000},
+            "data": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "dataset": {"enum": list(DATASETS), "default": "mnist"},
+                    "path": {
+                        "type": ["string", "null"],
+                        "minLength": 1,
+                        "description": "a local .npz or folder of IDX files",
+                    },
+                    "train_samples": {
+                        "type": ["integer", "null"],
+                        "minimum": 1,
+                        "maximum": 100_000_000,
+                        "description": "use only the first N training samples",
+                    },
+                    "validation_split": {
+                        "type": "number",
+                        "minimum": 0,
+                        "exclusiveMaximum": 1,
+                        "default": 0.1,
+                    },
+                },
+            },
+            "model": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["layers"],
+                "properties": {
+                    "layers": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 500,
+                        "items": {"$ref": "#/$defs/layer"},
+                    },
+                    "outputs": {
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/layer_name"},
+                        "minItems": 1,
+                        "maxItems": 1,
+                        "description": "the output layer (default: the last layer)",
+                    },
+                },
+            },
+            "compile": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "loss": {"enum": list(LOSSES), "default": "categorical_crossentropy"},
+                    "optimizer": _optimizer_schema(),
+                    "metrics": {
+                        "type": "array",
+                        "items": {"enum": list(METRICS)},
+                        "uniqueItems": True,
+                        "default": ["accuracy"],
+                    },
+                },
+            },
+            "train": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "batch_size": {"type": "integer", "minimum": 1, "maximum": 65536,
+                                   "default": 128},
+                    "epochs": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10},
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
+                             "default": 0},
+                    "precision": {
+                        "enum": list(PRECISIONS),
+                        "default": "auto",
+                        "description": "auto: the fastest numerics this machine runs well",
+                    },
+                    "shuffle": {"type": "boolean", "default": True},
+                },
+            },
+        },
+        "$defs": {
+            "layer_name": {"type": "string", "pattern": LAYER_NAME_PATTERN},
+            "layer": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": layer_names, "description": "the layer's class"}},
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                        "then": {"$ref": f"#/$defs/{name}"},
+                    }
+                    for name in layer_names
+                ],
+            },
+            **{name: _layer_def(t) for name, t in LAYER_TYPES.items()},
+        },
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(build_schema(), indent=2) + "\n"
