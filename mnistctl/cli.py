@@ -56,11 +56,18 @@ RunsDirOpt = Annotated[
 ]
 
 
-def _guard(action: Callable[[], T]) -> T:
-    """Run a command body; a user-facing error becomes one clean message and exit 1."""
+def _guard(action: Callable[[], T], *, tensorflow: bool = False) -> T:
+    """Run a command body; a user-facing error becomes one clean message and exit 1.
+
+    ``tensorflow``: the command imports TensorFlow, whose native log lines go to a log file.
+    """
+    from mnistctl.quiet import native_stderr_to_log
     from mnistctl.render import render_errors, stderr_console
 
     try:
+        if tensorflow:
+            with native_stderr_to_log():
+                return _guard(action)
         return action()
     except (UserError, UserErrors) as err:
         render_errors(err, stderr_console())
@@ -89,16 +96,19 @@ def validate(
         except (UserError, UserErrors) as err:
             failed = True
             errs = err.errors if isinstance(err, UserErrors) else [err]
-            results.append({"file": str(path), "valid": False,
-                            "errors": [e.one_line() for e in errs]})
+            results.append(
+                {"file": str(path), "valid": False, "errors": [e.one_line() for e in errs]}
+            )
             render_errors(err, console)
             continue
         info = spec.model_info
-        results.append({"file": str(path), "valid": True, "name": spec.name,
-                        "total_params": info.total})
+        results.append(
+            {"file": str(path), "valid": True, "name": spec.name, "total_params": info.total}
+        )
         if not json_:
-            console.print(f"{path}: ok ({spec.name}: {len(info.layers)} layers, "
-                          f"{info.total:,} parameters)")
+            console.print(
+                f"{path}: ok ({spec.name}: {len(info.layers)} layers, {info.total:,} parameters)"
+            )
     if json_:
         print_json(results)
     if failed:
@@ -158,7 +168,7 @@ def train(
 
             stderr_console().print("error: --set cannot change a run being resumed")
             raise typer.Exit(code=2)
-        code = _guard(lambda: resume_run(resume, json_output=json_))
+        code = _guard(lambda: resume_run(resume, json_output=json_), tensorflow=True)
     else:
         assert spec is not None
         code = _guard(
@@ -168,7 +178,8 @@ def train(
                 data=data,
                 runs_dir=runs_dir or Path("runs"),
                 json_output=json_,
-            )
+            ),
+            tensorflow=True,
         )
     raise typer.Exit(code=code)
 
@@ -182,7 +193,7 @@ def evaluate(
     """Test-set loss, accuracy, per-class metrics and the confusion matrix of a run."""
     from mnistctl.evaluate import evaluate_run
 
-    _guard(lambda: evaluate_run(run, data=data, json_output=json_))
+    _guard(lambda: evaluate_run(run, data=data, json_output=json_), tensorflow=True)
 
 
 @app.command()
@@ -193,7 +204,7 @@ def plot(
     """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
     from mnistctl.plotrun import plot_run
 
-    _guard(lambda: plot_run(run, data=data))
+    _guard(lambda: plot_run(run, data=data), tensorflow=True)
 
 
 @app.command()
@@ -205,7 +216,7 @@ def predict(
     """The digit in each image, with probabilities."""
     from mnistctl.predict import predict_images
 
-    _guard(lambda: predict_images(run, images, json_output=json_))
+    _guard(lambda: predict_images(run, images, json_output=json_), tensorflow=True)
 
 
 def main() -> None:

@@ -20,8 +20,16 @@ from mnistctl.graph import ModelInfo
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
     "fashion_mnist": [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ],
 }
 
@@ -63,11 +71,18 @@ def render_errors(errors: UserErrors | UserError, console: Console) -> None:
     if isinstance(errors, UserError):
         errors = UserErrors([errors])
     for err in errors.errors:
-        console.print(Text("error: ", style="bold red") + Text(err.one_line())
-                      if console.is_terminal else Text(err.one_line()))
+        console.print(
+            Text("error: ", style="bold red") + Text(err.one_line())
+            if console.is_terminal
+            else Text(err.one_line())
+        )
         loc = err.location
-        if errors.source is not None and loc.line is not None and loc.file and not \
-                loc.file.startswith("--set"):
+        if (
+            errors.source is not None
+            and loc.line is not None
+            and loc.file
+            and not loc.file.startswith("--set")
+        ):
             for row in excerpt(errors.source, loc.line, loc.col):
                 console.print(Text(row, style="bold" if row.startswith(" >") else "dim"))
     if len(errors.errors) > 1:
@@ -121,7 +136,7 @@ def _size(params: int) -> str:
 
 
 def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title) + 2)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
@@ -165,8 +180,9 @@ def confusion_table(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> Ta
                 cells.append(Text("·", style="dim"))
             else:
                 level = count / worst if worst else 0
-                style = "bold white on red" if level > 0.5 else (
-                    "red" if level > 0.15 else "yellow")
+                style = (
+                    "bold white on red" if level > 0.5 else ("red" if level > 0.15 else "yellow")
+                )
                 cells.append(Text(str(count), style=style))
         label = names[i] if names[i] == str(i) else f"{i} {names[i]}"
         table.add_row(label, *cells)

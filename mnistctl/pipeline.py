@@ -1,0 +1,136 @@
+"""From a loaded data set to what Keras trains on.
+
+Images stay uint8 in memory (one copy, inside TensorFlow) and are gathered, scaled to [0, 1]
+and reshaped per batch, so memory is about the raw data plus TensorFlow, not four times it.
+Each epoch's order is a stateless shuffle seeded by (seed, epoch): the same on a resumed run as
+on an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mnistctl.graph import NUM_CLASSES
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+
+@dataclass
+class Split:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+
+
+def split(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    train_samples: int | None,
+    validation_split: float,
+    seed: int,
+) -> Split:
+    """The first ``train_samples``, shuffled with ``seed``, the last part held out."""
+    if train_samples is not None:
+        x, y = x[:train_samples], y[:train_samples]
+    if validation_split <= 0:
+        return Split(x, y, None, None)
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = int(round(len(x) * validation_split))
+    n_val = min(max(n_val, 1), len(x) - 1)
+    train_idx, val_idx = np.sort(order[:-n_val]), np.sort(order[-n_val:])
+    return Split(x[train_idx], y[train_idx], x[val_idx], y[val_idx])
+
+
+def _prep(input_shape: Sequence[int], one_hot: bool) -> Any:
+    import tensorflow as tf
+
+    shape = [-1, *input_shape]
+
+    def prep(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        images = tf.reshape(tf.cast(images, tf.float32) * (1.0 / 255.0), shape)
+        if one_hot:
+            return images, tf.one_hot(tf.cast(labels, tf.int32), NUM_CLASSES)
+        return images, tf.cast(labels, tf.int32)
+
+    return prep
+
+
+def _batch_indices(n: int, batch_size: int, order: tf.Tensor) -> tf.data.Dataset:
+    import tensorflow as tf
+
+    full = n // batch_size
+    ds = tf.data.Dataset.from_tensor_slices(
+        tf.reshape(order[: full * batch_size], [full, batch_size])
+    )
+    if n % batch_size:
+        ds = ds.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
+    return ds
+
+
+def steps(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+def train_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    input_shape: Sequence[int],
+    one_hot: bool,
+    shuffle: bool,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
+) -> tf.data.Dataset:
+    """Batches for epochs ``first_epoch`` .. ``epochs - 1`` back to back; fit it with
+    ``steps_per_epoch=steps(len(x), batch_size)``."""
+    import tensorflow as tf
+
+    n = len(x)
+    images, labels = tf.constant(x), tf.constant(y)
+    prep = _prep(input_shape, one_hot)
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        order = tf.range(n, dtype=tf.int32)
+        if shuffle:
+            key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        return _batch_indices(n, batch_size, order)
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
+    ds = ds.map(
+        lambda idx: prep(tf.gather(images, idx), tf.gather(labels, idx)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    input_shape: Sequence[int],
+    one_hot: bool,
+) -> tf.data.Dataset:
+    """Fixed-order batches, for validation, evaluation and prediction."""
+    import tensorflow as tf
+
+    images, labels = tf.constant(x), tf.constant(y)
+    prep = _prep(input_shape, one_hot)
+    ds = _batch_indices(len(x), batch_size, tf.range(len(x), dtype=tf.int32))
+    ds = ds.map(
+        lambda idx: prep(tf.gather(images, idx), tf.gather(labels, idx)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
