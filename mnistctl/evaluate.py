@@ -47,8 +47,9 @@ def per_class(matrix: np.ndarray) -> list[dict[str, Any]]:
         precision = tp / predicted if predicted else 0.0
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"label": label, "precision": precision, "recall": recall, "f1": f1,
-                     "support": support})
+        rows.append(
+            {"label": label, "precision": precision, "recall": recall, "f1": f1, "support": support}
+        )
     return rows
 
 
@@ -79,8 +80,9 @@ def test_run(run: Path, data: Path | None) -> TestResult:
     model = load_model(model_file)
     input_shape = spec.model_info.layers[0].output_shape
     one_hot = spec.label_mode == "one_hot"
-    ds = pipeline.eval_dataset(dataset.x_test, dataset.y_test, batch_size=1024,
-                               input_shape=input_shape, one_hot=one_hot)
+    ds = pipeline.eval_dataset(
+        dataset.x_test, dataset.y_test, batch_size=1024, input_shape=input_shape, one_hot=one_hot
+    )
     result = model.evaluate(ds, verbose=0, return_dict=True)
     probabilities = np.asarray(model.predict(ds, verbose=0), dtype=np.float32)
     accuracy = float((probabilities.argmax(axis=1) == dataset.y_test).mean())
@@ -104,7 +106,7 @@ def evaluate_run(run_arg: Path, *, data: Path | None, json_output: bool) -> None
         "run_dir": str(run),
         "loss": result.loss,
         "accuracy": result.accuracy,
-        "test_samples": int(len(result.dataset.y_test)),
+        "test_samples": len(result.dataset.y_test),
         "data": {"source": result.dataset.source, "sha256": result.dataset.sha256},
         "confusion_matrix": matrix.tolist(),
         "per_class": per_class(matrix),
@@ -115,8 +117,12 @@ def evaluate_run(run_arg: Path, *, data: Path | None, json_output: bool) -> None
         return
     names = CLASS_NAMES.get(result.spec.data["dataset"], CLASS_NAMES["mnist"])
     out = stdout_console()
-    out.print(metrics_table(f"{result.spec.name}: test set ({len(result.dataset.y_test):,} images)",
-                            {"loss": result.loss, "accuracy": result.accuracy}))
+    out.print(
+        metrics_table(
+            f"{result.spec.name}: test set ({len(result.dataset.y_test):,} images)",
+            {"loss": result.loss, "accuracy": result.accuracy},
+        )
+    )
     out.print(per_class_table(report["per_class"], names))
     out.print(confusion_table(report["confusion_matrix"], names))
-    out.print(f"saved: {run / 'evaluation.json'}")
+    out.print(f"saved: {run / 'evaluation.json'}", markup=False, soft_wrap=True)

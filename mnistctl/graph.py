@@ -157,6 +157,8 @@ def analyze(spec: Spec, where: Where) -> tuple[ModelInfo | None, list[UserError]
         n = len(layer.inputs)
         if layer.type != "Input" and n < kind.min_inputs:
             valid_edges = False
+            if layer.index == 0:
+                continue  # reported above: the first layer must be an Input
             err(
                 _layer_path(layer),
                 f"{layer.type} needs at least {kind.min_inputs} inputs",
@@ -192,8 +194,8 @@ def analyze(spec: Spec, where: Where) -> tuple[ModelInfo | None, list[UserError]
         except ShapeError as exc:
             at = (
                 _layer_path(layer, exc.arg)
-                if exc.arg and (exc.arg in layer.args or exc.arg == "inputs" and
-                                layer.explicit_inputs)
+                if exc.arg
+                and (exc.arg in layer.args or (exc.arg == "inputs" and layer.explicit_inputs))
                 else _layer_path(layer)
             )
             err(

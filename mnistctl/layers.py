@@ -62,9 +62,7 @@ REQUIRED: Any = object()  # marker: the argument has no default
 class ShapeError(Exception):
     """An impossible shape; ``arg`` names the argument at fault, if one is."""
 
-    def __init__(
-        self, message: str, expected: str, received: str, arg: str | None = None
-    ) -> None:
+    def __init__(self, message: str, expected: str, received: str, arg: str | None = None) -> None:
         super().__init__(message)
         self.message, self.expected, self.received, self.arg = message, expected, received, arg
 
@@ -177,8 +175,13 @@ def _window(size: int, window: int, stride: int, dilation: int, padding: str) ->
 
 
 def _spatial(
-    shape: Shape, window: tuple[int, int], strides: tuple[int, int], dilation: tuple[int, int],
-    padding: str, arg: str, what: str,
+    shape: Shape,
+    window: tuple[int, int],
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: str,
+    arg: str,
+    what: str,
 ) -> tuple[int, int]:
     _need_rank(shape, 3, what)
     out = []
@@ -239,7 +242,12 @@ def _conv_shape(shapes: Sequence[Shape], args: Mapping[str, Any]) -> Shape:
             arg="groups",
         )
     h, w = _spatial(
-        shape, pair(args["kernel_size"]), strides, dilation, args["padding"], "kernel_size",
+        shape,
+        pair(args["kernel_size"]),
+        strides,
+        dilation,
+        args["padding"],
+        "kernel_size",
         "Conv2D",
     )
     return (h, w, int(args["filters"]))
@@ -281,7 +289,7 @@ def _flatten_shape(shapes: Sequence[Shape], _args: Mapping[str, Any]) -> Shape:
 
 
 def _axis(shape: Shape, axis: int, what: str) -> int:
-    if not -len(shape) - 1 <= axis <= len(shape) or axis == 0:
+    if not -len(shape) <= axis <= len(shape) or axis == 0:  # axis 0 / -rank: the batch
         raise ShapeError(
             f"{what} axis out of range for this input",
             expected=f"an axis between 1 and {len(shape)} or between {-len(shape)} and -1",
@@ -376,8 +384,10 @@ _POOL_ARGS = (
     Arg("pool_size", _POOL_SIZE, (2, 2)),
     Arg(
         "strides",
-        {**_int_or_pair(1, 64, "step between windows (null: pool_size)"),
-         "type": ["integer", "array", "null"]},
+        {
+            **_int_or_pair(1, 64, "step between windows (null: pool_size)"),
+            "type": ["integer", "array", "null"],
+        },
         None,
     ),
     Arg("padding", _PADDING, "valid"),
@@ -451,14 +461,14 @@ LAYER_TYPES: dict[str, LayerType] = {
             (Arg("keepdims", _BOOL, False), _TRAINABLE),
             _global_pool_shape("GlobalMaxPooling2D"),
         ),
-        LayerType(
-            "Flatten", "Flattens each sample to a vector.", (_TRAINABLE,), _flatten_shape
-        ),
+        LayerType("Flatten", "Flattens each sample to a vector.", (_TRAINABLE,), _flatten_shape),
         LayerType(
             "Activation",
             "Applies an activation function.",
-            (Arg("activation", {**_ACTIVATION, "type": "string", "enum": list(ACTIVATIONS)}),
-             _TRAINABLE),
+            (
+                Arg("activation", {**_ACTIVATION, "type": "string", "enum": list(ACTIVATIONS)}),
+                _TRAINABLE,
+            ),
             _same_shape,
         ),
         LayerType(
@@ -467,8 +477,12 @@ LAYER_TYPES: dict[str, LayerType] = {
             (
                 Arg(
                     "rate",
-                    {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
-                     "description": "fraction of inputs to drop, 0 <= rate < 1"},
+                    {
+                        "type": "number",
+                        "minimum": 0,
+                        "exclusiveMaximum": 1,
+                        "description": "fraction of inputs to drop, 0 <= rate < 1",
+                    },
                 ),
                 Arg("seed", _int(0, 2**31 - 1, "seed of the dropout mask"), None),
                 _TRAINABLE,
@@ -497,8 +511,12 @@ LAYER_TYPES: dict[str, LayerType] = {
                     "target_shape",
                     {
                         "type": "array",
-                        "items": {"type": "integer", "minimum": -1, "maximum": 10_000_000,
-                                  "not": {"const": 0}},
+                        "items": {
+                            "type": "integer",
+                            "minimum": -1,
+                            "maximum": 10_000_000,
+                            "not": {"const": 0},
+                        },
                         "minItems": 1,
                         "maxItems": 4,
                         "description": "new shape of one sample, e.g. [28, 28, 1]",

@@ -38,23 +38,36 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "sgd": ("SGD", {**_COMMON, "momentum": _UNIT, "nesterov": {"type": "boolean"}}),
     "adam": (
         "Adam",
-        {**_COMMON, "beta_1": _UNIT, "beta_2": _UNIT, "epsilon": _EPS,
-         "amsgrad": {"type": "boolean"}},
+        {
+            **_COMMON,
+            "beta_1": _UNIT,
+            "beta_2": _UNIT,
+            "epsilon": _EPS,
+            "amsgrad": {"type": "boolean"},
+        },
     ),
     "adamw": (
         "AdamW",
-        {**_COMMON, "beta_1": _UNIT, "beta_2": _UNIT, "epsilon": _EPS,
-         "amsgrad": {"type": "boolean"}},
+        {
+            **_COMMON,
+            "beta_1": _UNIT,
+            "beta_2": _UNIT,
+            "epsilon": _EPS,
+            "amsgrad": {"type": "boolean"},
+        },
     ),
     "nadam": ("Nadam", {**_COMMON, "beta_1": _UNIT, "beta_2": _UNIT, "epsilon": _EPS}),
     "adamax": ("Adamax", {**_COMMON, "beta_1": _UNIT, "beta_2": _UNIT, "epsilon": _EPS}),
     "rmsprop": (
         "RMSprop",
-        {**_COMMON, "rho": _UNIT, "momentum": _UNIT, "epsilon": _EPS,
-         "centered": {"type": "boolean"}},
+        {
+            **_COMMON,
+            "rho": _UNIT,
+            "momentum": _UNIT,
+            "epsilon": _EPS,
+            "centered": {"type": "boolean"},
+        },
     ),
-    "adagrad": (
-        "Adagrad", {**_COMMON, "initial_accumulator_value": _NONNEG, "epsilon": _EPS}
-    ),
+    "adagrad": ("Adagrad", {**_COMMON, "initial_accumulator_value": _NONNEG, "epsilon": _EPS}),
     "adadelta": ("Adadelta", {**_COMMON, "rho": _UNIT, "epsilon": _EPS}),
 }

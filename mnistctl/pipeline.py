@@ -42,7 +42,7 @@ def split(
     if validation_split <= 0:
         return Split(x, y, None, None)
     order = np.random.default_rng(seed).permutation(len(x))
-    n_val = int(round(len(x) * validation_split))
+    n_val = round(len(x) * validation_split)
     n_val = min(max(n_val, 1), len(x) - 1)
     train_idx, val_idx = np.sort(order[:-n_val]), np.sort(order[-n_val:])
     return Split(x[train_idx], y[train_idx], x[val_idx], y[val_idx])

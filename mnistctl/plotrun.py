@@ -31,15 +31,27 @@ def plot_run(run_arg: Path, *, data: Path | None) -> list[Path]:
     wrong = wrong[np.argsort(-confidence, kind="stable")]  # the most confident mistakes first
     written = [
         plot_learning_curves(history, out / "learning_curves.png", title=result.spec.name),
-        plot_confusion_matrix(confusion_matrix(true, pred), out / "confusion_matrix.png",
-                              labels=names, title=result.spec.name),
-        plot_misclassified(result.dataset.x_test[wrong], true[wrong].tolist(),
-                           pred[wrong].tolist(), result.probabilities[wrong, pred[wrong]].tolist(),
-                           out / "misclassified.png", labels=names),
-        plot_model_graph(result.spec.model_info.to_json(result.spec.name)["layers"],
-                         out / "model.png", title=result.spec.name),
+        plot_confusion_matrix(
+            confusion_matrix(true, pred),
+            out / "confusion_matrix.png",
+            labels=names,
+            title=result.spec.name,
+        ),
+        plot_misclassified(
+            result.dataset.x_test[wrong],
+            true[wrong].tolist(),
+            pred[wrong].tolist(),
+            result.probabilities[wrong, pred[wrong]].tolist(),
+            out / "misclassified.png",
+            labels=names,
+        ),
+        plot_model_graph(
+            result.spec.model_info.to_json(result.spec.name)["layers"],
+            out / "model.png",
+            title=result.spec.name,
+        ),
     ]
     console = stdout_console()
     for path in written:
-        console.print(str(path), markup=False, highlight=False)
+        console.print(str(path), markup=False, highlight=False, soft_wrap=True)
     return written

@@ -50,6 +50,9 @@ class PlainReporter:
 
     def start(self, first_epoch: int, epochs: int, steps: int) -> None:
         self.epochs = epochs
+        if first_epoch >= epochs:
+            self.console.print(f"all {epochs} epochs done; finishing the run", markup=False)
+            return
         what = "resuming at" if first_epoch else "training"
         self.console.print(
             f"{what} epoch {first_epoch + 1}/{epochs}, {steps} batches per epoch", markup=False

@@ -81,7 +81,9 @@ def build_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "mnistctl spec",
-        "description": "One experiment: data, a Keras functional model, compile and train settings.",
+        "description": (
+            "One experiment: data, a Keras functional model, compile and train settings."
+        ),
         "type": "object",
         "additionalProperties": False,
         "required": ["model"],
@@ -89,7 +91,9 @@ def build_schema() -> dict[str, Any]:
             "name": {
                 "type": "string",
                 "pattern": NAME_PATTERN,
-                "description": "the experiment's name (default: the file's stem); names runs/<name>/",
+                "description": (
+                    "the experiment's name (default: the file's stem); names runs/<name>/"
+                ),
             },
             "description": {"type": "string", "maxLength": 4000},
             "data": {
@@ -154,11 +158,14 @@ def build_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    "batch_size": {"type": "integer", "minimum": 1, "maximum": 65536,
-                                   "default": 128},
+                    "batch_size": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 65536,
+                        "default": 128,
+                    },
                     "epochs": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10},
-                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
-                             "default": 0},
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0},
                     "precision": {
                         "enum": list(PRECISIONS),
                         "default": "auto",

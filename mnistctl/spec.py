@@ -129,6 +129,10 @@ def apply_overrides(
                     where,
                     expected="a path through mappings and lists",
                     received=f"{'.'.join(map(str, resolved))} is {node!r}",
+                    hint=f"set the optimizer as a whole: --set 'compile.optimizer="
+                    f"{{type: {node}, {part}: {text.strip()}}}'"
+                    if resolved == ["compile", "optimizer"] and isinstance(node, str)
+                    else None,
                 )
         placed[tuple(resolved)] = item
     return placed
@@ -182,7 +186,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, int):
         return f"{value} (an integer)"
     if isinstance(value, float):
-        return f"{value:g} (a number)"
+        return f"{value!r} (a number)"
     if isinstance(value, list):
         return f"a list of {len(value)}"
     if isinstance(value, dict):
@@ -232,8 +236,13 @@ def _schema_errors(
 ) -> list[UserError]:
     validator = _validator()
     out: list[UserError] = []
+    seen: set[str] = set()
     for err in validator.iter_errors(data):
-        out.extend(_convert(err, doc, placed))
+        for problem in _convert(err, doc, placed):
+            # a layer that is not a mapping fails every layer type's branch the same way
+            if problem.one_line() not in seen:
+                seen.add(problem.one_line())
+                out.append(problem)
     return out
 
 
@@ -242,7 +251,9 @@ def _validator() -> Draft202012Validator:
     type_checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _c, v: isinstance(v, int) and not isinstance(v, bool)
     )
-    cls = jsonschema.validators.extend(Draft202012Validator, type_checker=type_checker)
+    cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, type_checker=type_checker
+    )
     return cls(build_schema())  # type: ignore[no-any-return]
 
 
@@ -264,8 +275,9 @@ def _convert(
 ) -> list[UserError]:
     path = tuple(err.absolute_path)
     schema = err.schema if isinstance(err.schema, dict) else {}
-    value = err.instance
-    kind = err.validator
+    value: Any = err.instance
+    kind: Any = err.validator
+    wanted: Any = err.validator_value
     where = _where(doc, placed, path)
     name = _field_name(path)
     if kind == "additionalProperties":
@@ -282,7 +294,11 @@ def _convert(
             for k in extras
         ]
     if kind == "required":
-        missing = [k for k in err.validator_value if k not in value]
+        missing = [k for k in wanted if k not in value]
+        if schema.get("additionalProperties") is False:
+            # 'unit: 10' for 'units': the unknown-key error says "did you mean 'units'?"
+            unknown = [k for k in value if k not in schema.get("properties", {})]
+            missing = [k for k in missing if not _did_you_mean(k, unknown)]
         what = _layer_label(value) if path[:2] == ("model", "layers") and len(path) == 3 else None
         return [
             UserError(
@@ -299,12 +315,12 @@ def _convert(
             UserError(
                 f"wrong type for {name}",
                 where,
-                expected=_type_words(err.validator_value),
+                expected=_type_words(wanted),
                 received=_describe(value),
             )
         ]
     if kind in ("enum", "const"):
-        choices = err.validator_value if kind == "enum" else [err.validator_value]
+        choices = wanted if kind == "enum" else [wanted]
         shown = [c for c in choices if c is not None]
         if path[-2:-1] == ("layers",) or (len(path) == 4 and path[-1] == "type"):
             message = "unknown layer type"
@@ -320,7 +336,7 @@ def _convert(
                 where,
                 expected="one of " + ", ".join(map(str, shown)),
                 received=_describe(value),
-                hint=_did_you_mean(value, shown) if isinstance(value, str) else None,
+                hint=_choice_hint(value, shown),
             )
         ]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -338,8 +354,7 @@ def _convert(
             UserError(
                 f"{name} has too {'few' if kind == 'minItems' else 'many'} items",
                 where,
-                expected=f"{'at least' if kind == 'minItems' else 'at most'} "
-                f"{err.validator_value}",
+                expected=f"{'at least' if kind == 'minItems' else 'at most'} {wanted}",
                 received=f"{len(value)}",
             )
         ]
@@ -348,8 +363,8 @@ def _convert(
             UserError(
                 f"invalid {name}",
                 where,
-                expected="letters, digits, '_', '.', '-' (starting with a letter or digit"
-                + (" or '_'" if "_" in str(err.validator_value)[2:7] else "")
+                expected="letters, digits, '_', '.', '-' (starting with a letter or "
+                + ("'_'" if str(wanted).startswith("^[A-Za-z_]") else "digit")
                 + ")",
                 received=repr(value),
             )
@@ -361,15 +376,25 @@ def _convert(
             UserError(
                 f"{name} is too {'short' if kind == 'minLength' else 'long'}",
                 where,
-                expected=f"{'at least' if kind == 'minLength' else 'at most'} "
-                f"{err.validator_value} characters",
+                expected=f"{'at least' if kind == 'minLength' else 'at most'} {wanted} characters",
                 received=f"{len(value)} characters",
             )
         ]
     if kind == "uniqueItems":
-        return [UserError(f"{name} lists an item twice", where, expected="unique items",
-                          received=str(value))]
+        return [
+            UserError(
+                f"{name} lists an item twice", where, expected="unique items", received=str(value)
+            )
+        ]
     return [UserError(err.message, where)]
+
+
+def _choice_hint(value: Any, choices: list[Any]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if value == "Lambda":
+        return "a spec is data: no layer may run Python code"
+    return _did_you_mean(value, choices)
 
 
 def _unknown_key_message(key: str, path: tuple[PathPart, ...], obj: Any) -> str:

@@ -12,6 +12,7 @@ exits at once (every file is renamed into place whole, so none is half-written).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import signal
@@ -117,11 +118,22 @@ def resume_run(run_arg: Path, *, json_output: bool) -> int:
     run = runs.find_run(run_arg)
     spec = runs.load_run_spec(run)
     metrics = runs.read_json(run / "metrics.json") if (run / "metrics.json").exists() else {}
-    state = runs.read_json(run / runs.STATE) if (run / runs.STATE).exists() else {}
-    done = int(state.get("epochs_completed", 0))
+    if not isinstance(metrics, dict):
+        raise UserError(
+            "damaged JSON file",
+            Location(str(run / "metrics.json")),
+            expected="an object",
+            received=type(metrics).__name__,
+        )
     epochs = int(spec.train["epochs"])
-    if metrics.get("status") == "completed" or done >= epochs:
-        stderr_console().print(f"{run}: already finished ({done}/{epochs} epochs); nothing to do")
+    done, checkpoint, state_history = _read_state(run, epochs)
+    # A run killed after its last epoch's checkpoint but before it was closed (model.keras,
+    # test result) has every epoch done and is not completed: resuming closes it.
+    if metrics.get("status") == "completed":
+        finished = metrics.get("epochs_completed", epochs)
+        stderr_console().print(
+            f"{run}: already finished ({finished}/{epochs} epochs); nothing to do"
+        )
         if json_output:
             print_json(
                 {
@@ -142,7 +154,8 @@ def resume_run(run_arg: Path, *, json_output: bool) -> int:
         )
     dataset = load_dataset(spec.data["dataset"], _spec_data_path(spec))
     env = runs.read_json(run / "env.json") if (run / "env.json").exists() else {}
-    recorded = env.get("data", {}).get("sha256")
+    env_data = env.get("data") if isinstance(env, dict) else None
+    recorded = env_data.get("sha256") if isinstance(env_data, dict) else None
     if recorded and recorded != dataset.sha256:
         raise UserError(
             "the run's data has changed since it started",
@@ -155,11 +168,45 @@ def resume_run(run_arg: Path, *, json_output: bool) -> int:
     if done:
         from mnistctl.modelfile import load_model
 
-        model = load_model(run / str(state["checkpoint"]))
-        history = [dict(row) for row in state.get("history", [])][:done]
+        model = load_model(run / checkpoint)
+        history = state_history
     return _fit(
         run, spec, dataset, json_output=json_output, first_epoch=done, model=model, history=history
     )
+
+
+def _read_state(run: Path, epochs: int) -> tuple[int, str, list[dict[str, float]]]:
+    """state.json, checked: (epochs completed, checkpoint file name, history of those epochs)."""
+    path = run / runs.STATE
+    if not path.exists():
+        return 0, "", []
+    state = runs.read_json(path)
+    done = state.get("epochs_completed") if isinstance(state, dict) else None
+    checkpoint = state.get("checkpoint") if isinstance(state, dict) else None
+    rows = state.get("history") if isinstance(state, dict) else None
+    if not (
+        isinstance(done, int)
+        and not isinstance(done, bool)
+        and 0 <= done <= epochs
+        and (done == 0 or checkpoint == f"checkpoint-{done}.keras")
+        and isinstance(rows, list)
+        and len(rows) >= done
+        and all(
+            isinstance(row, dict)
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in row.values())
+            for row in rows[:done]
+        )
+    ):
+        raise UserError(
+            "damaged run state",
+            Location(str(path)),
+            expected=(
+                f"epochs_completed 0..{epochs}, checkpoint 'checkpoint-N.keras' and the "
+                "history of those epochs, as 'mnistctl train' writes"
+            ),
+            received=f"{json.dumps(state)[:120]}",
+        )
+    return done, str(checkpoint or ""), [dict(row) for row in rows[:done]]
 
 
 def _spec_data_path(spec: Spec) -> Path | None:
@@ -272,8 +319,10 @@ def _fit(
         "started": runs.timestamp(),
     }
     runs.write_json(run / "metrics.json", metrics)
-    try:
-        with _interrupts(stop, reporter):
+    # The handler stays in place while an interrupted or failed run is being closed, so
+    # that a second Ctrl-C there exits at once too (every file is renamed into place whole).
+    with _interrupts(stop, reporter):
+        try:
             return _fit_inner(
                 run,
                 spec,
@@ -286,26 +335,26 @@ def _fit(
                 stop,
                 metrics,
             )
-    except (KeyboardInterrupt, _Interrupted):
-        reporter.stop()
-        _finish_interrupted(run, metrics, history)
-        console.print(
-            f"interrupted: {len(history)} epoch(s) kept in {run}; continue with "
-            f"'mnistctl train --resume {run}'",
-            markup=False,
-        )
-        return EXIT_INTERRUPTED if stop.signum != signal.SIGTERM else 128 + signal.SIGTERM
-    except BaseException as exc:
-        reporter.stop()
-        metrics.update(
-            status="failed",
-            error=f"{type(exc).__name__}: {exc}"[:500],
-            epochs_completed=len(history),
-            ended=runs.timestamp(),
-        )
-        metrics.pop("pid", None)
-        runs.write_json(run / "metrics.json", metrics)
-        raise
+        except (KeyboardInterrupt, _Interrupted):
+            reporter.stop()
+            _finish_interrupted(run, metrics, history)
+            console.print(
+                f"interrupted: {len(history)} epoch(s) kept in {run}; continue with "
+                f"'mnistctl train --resume {run}'",
+                markup=False,
+            )
+            return EXIT_INTERRUPTED if stop.signum != signal.SIGTERM else 128 + signal.SIGTERM
+        except BaseException as exc:
+            reporter.stop()
+            metrics.update(
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                epochs_completed=len(history),
+                ended=runs.timestamp(),
+            )
+            metrics.pop("pid", None)
+            runs.write_json(run / "metrics.json", metrics)
+            raise
 
 
 def _finish_interrupted(
@@ -318,9 +367,10 @@ def _finish_interrupted(
         if checkpoint.exists():  # the last finished epoch, usable by evaluate/predict/plot
             import shutil
 
-            runs.write_with(
-                run / "model.keras", lambda tmp: shutil.copyfile(checkpoint, tmp), suffix=".keras"
-            )
+            def copy(tmp: Path) -> None:
+                shutil.copyfile(checkpoint, tmp)
+
+            runs.write_with(run / "model.keras", copy, suffix=".keras")
     metrics.update(status="interrupted", epochs_completed=len(history), ended=runs.timestamp())
     if history:
         metrics["final"] = history[-1]
@@ -483,9 +533,9 @@ def _report(
     final.pop("epoch", None)
     rows = {**final, **{f"test_{k}": v for k, v in test.items()}}
     out.print(metrics_table(f"{spec.name}: {len(history)} epochs", rows))
-    out.print(f"run directory: {run}")
+    out.print(f"run directory: {run}", markup=False, soft_wrap=True)
     if curves:
-        out.print(f"learning curves: {curves}")
+        out.print(f"learning curves: {curves}", markup=False, soft_wrap=True)
     return 0
 
 

@@ -27,7 +27,7 @@ _STD = "tag:yaml.org,2002:"
 _FLOAT_RE = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
     re.X,
@@ -37,7 +37,7 @@ _FLOAT_RE = re.compile(
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose float resolver also accepts ``1e-3`` and ``1E5`` (YAML 1.2)."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's own class attribute)
         key: [(tag, regexp) for tag, regexp in resolvers if tag != _STD + "float"]
         for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -57,7 +57,7 @@ class _DepthLimitedLoader(_Loader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise UserError(
                     "nesting too deep",
                     Location(None, mark.line + 1, mark.column + 1),
@@ -157,7 +157,7 @@ def load_text(text: str, file: str) -> Document:
 
 
 def parse_value(text: str, where: str) -> Any:
-    """Parse a ``--set`` value as YAML (``abc`` is a string, ``1e-3`` a float, ``[1, 2]`` a list)."""
+    """Parse a ``--set`` value as YAML: ``abc`` a string, ``1e-3`` a float, ``[1, 2]`` a list."""
     root = _compose(text, where, locate=False)
     if root is None:
         return None
@@ -183,8 +183,8 @@ def _compose(text: str, file: str, *, locate: bool = True) -> yaml.Node | None:
     try:
         node = loader.get_single_node()
     except UserError as err:
-        err.location = Location(file, err.location.line, err.location.col) if locate else Location(
-            file
+        err.location = (
+            Location(file, err.location.line, err.location.col) if locate else Location(file)
         )
         raise
     except yaml.MarkedYAMLError as exc:
@@ -295,16 +295,25 @@ class _Builder:
 
     def scalar_value(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
-        if tag in (_STD + "str", _STD + "timestamp", _STD + "binary"):
+        if tag in (_STD + "str", _STD + "timestamp"):  # !!binary: bytes, refused below
             return str(node.value)
         if tag == _STD + "null":
             return None
-        if tag == _STD + "bool":
-            return self.scalar.construct_yaml_bool(node)
-        if tag == _STD + "int":
-            return self.scalar.construct_yaml_int(node)
+        try:  # an explicit tag (``!!int abc``) or ``._`` can reach a constructor with junk
+            if tag == _STD + "bool":
+                return self.scalar.construct_yaml_bool(node)
+            if tag == _STD + "int":
+                return self.scalar.construct_yaml_int(node)
+            if tag == _STD + "float":
+                value = float(self.scalar.construct_yaml_float(node))
+        except (ValueError, KeyError, IndexError):
+            raise self.error(
+                node,
+                f"not a valid {_short(tag)[2:]}",
+                expected=f"a value of type {_short(tag)}",
+                received=repr(node.value),
+            ) from None
         if tag == _STD + "float":
-            value = float(self.scalar.construct_yaml_float(node))
             if not math.isfinite(value):
                 raise self.error(
                     node,
@@ -325,7 +334,9 @@ class _Builder:
         for key_node, value_node in reversed(node.value):
             if key_node.tag != _STD + "merge":
                 continue
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
             for source in reversed(sources):
                 if not isinstance(source, yaml.MappingNode):
                     raise self.error(

@@ -1,0 +1,30 @@
+"""Shared fixtures: the repository root and an in-process CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """``cli("validate", path, ...)``: run ``mnistctl`` in-process; stdout and stderr apart."""
+    from mnistctl.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+        argv: Sequence[str] = [str(a) for a in args]
+        return runner.invoke(app, argv, env=env, catch_exceptions=False)
+
+    return invoke
