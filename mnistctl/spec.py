@@ -125,7 +125,7 @@ def apply_overrides(
                     node = node[part]
             else:
                 raise UserError(
-                    f"cannot set {part!r} inside a {type(node).__name__}",
+                    f"cannot set {part!r} inside {_describe(node)}",
                     where,
                     expected="a path through mappings and lists",
                     received=f"{'.'.join(map(str, resolved))} is {node!r}",
@@ -164,8 +164,29 @@ def _list_index(node: list[Any], part: PathPart, where: Location, at: list[PathP
 # --- schema errors ---------------------------------------------------------------------------
 
 
+# what people coming from other tools write, and what a spec spells instead
+_ALIASES = {
+    "lr": "learning_rate",
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "acc": "accuracy",
+    "kld": "kl_divergence",
+    "n_units": "units",
+    "size": "units",
+    "kernel": "kernel_size",
+    "pool": "pool_size",
+    "dropout": "rate",
+    "shape": "target_shape",
+    "input_shape": "shape",
+    "batch": "batch_size",
+    "epoch": "epochs",
+}
+
+
 def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     choices = [c for c in choices if isinstance(c, str)]
+    if _ALIASES.get(word.lower()) in choices:
+        return f"did you mean {_ALIASES[word.lower()]!r}?"
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return f"did you mean {lowered[word.lower()]!r}?"
@@ -225,8 +246,14 @@ def _bounds(schema: dict[str, Any]) -> str:
 
 
 def _field_name(path: Sequence[PathPart]) -> str:
-    for part in reversed(path):
+    """The name of what ``path`` points at: ``metrics[0]`` is a metric, ``layers[2]`` a layer."""
+    for i in range(len(path) - 1, -1, -1):
+        part = path[i]
         if isinstance(part, str):
+            if i < len(path) - 1 and part.endswith("s") and part not in ("outputs", "inputs"):
+                return part[:-1]  # an item of a plural list
+            if path[-2:] == ("optimizer", "type") or path[-1:] == ("optimizer",):
+                return "optimizer"
             return part
     return "value"
 
@@ -304,7 +331,7 @@ def _convert(
             UserError(
                 f"missing required key {k!r}" + (f" for {what}" if what else ""),
                 where,
-                expected=f"a {k!r} key",
+                expected=f"the key {k!r}",
                 received="none",
                 hint=_required_hint(k, value),
             )
@@ -414,7 +441,9 @@ def _required_hint(key: str, obj: Any) -> str | None:
     if isinstance(obj, dict):
         near = _did_you_mean(key, [k for k in obj if isinstance(k, str)])
         if near:
-            return near.replace("did you mean", "is this it:")
+            return near.replace("did you mean", "misspelt? did you mean to write").replace(
+                "?", " as the key?"
+            )
     return None
 
 

@@ -145,6 +145,13 @@ def load_text(text: str, file: str) -> Document:
     doc = Document(data=None, file=file, source=text)
     _check_size(root, file)
     doc.data = _Builder(doc).build(root, ())
+    if doc.data is None:  # a lone '---' or '~'
+        raise UserError(
+            "the spec is empty",
+            Location(file, 1, 1),
+            expected="a mapping with 'model' and other sections",
+            received="null",
+        )
     if not isinstance(doc.data, dict):
         line, col = doc.marks[()]
         raise UserError(
@@ -293,6 +300,17 @@ class _Builder:
             hint="a spec is data: no tag may construct objects",
         )
 
+    def integer(self, node: yaml.ScalarNode) -> Any:
+        """YAML 1.2 integers: ``010`` is ten (not octal eight), ``1:30`` is a string (not 90)."""
+        text = str(node.value).replace("_", "")
+        if ":" in text:
+            return str(node.value)
+        if re.fullmatch(r"[-+]?0[0-9]+", text):
+            return int(text, 10)
+        if re.fullmatch(r"[-+]?0o[0-7]+", text):
+            return int(text.replace("0o", ""), 8)
+        return self.scalar.construct_yaml_int(node)
+
     def scalar_value(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag in (_STD + "str", _STD + "timestamp"):  # !!binary: bytes, refused below
@@ -303,7 +321,7 @@ class _Builder:
             if tag == _STD + "bool":
                 return self.scalar.construct_yaml_bool(node)
             if tag == _STD + "int":
-                return self.scalar.construct_yaml_int(node)
+                return self.integer(node)
             if tag == _STD + "float":
                 value = float(self.scalar.construct_yaml_float(node))
         except (ValueError, KeyError, IndexError):

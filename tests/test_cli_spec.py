@@ -258,11 +258,11 @@ def test_set_applies_in_order_and_reaches_spec_values() -> None:
         ("model.layers.-12.units=3", "list index out of range"),
         (
             "compile.optimizer.learning_rate=1e-3",
-            "cannot set 'learning_rate' inside a str; expected a path through mappings and "
+            "cannot set 'learning_rate' inside 'adam' (a string); expected a path through mappings and "
             "lists; received compile.optimizer is 'adam' (hint: set the optimizer as a whole: "
             "--set 'compile.optimizer={type: adam, learning_rate: 1e-3}')",
         ),
-        ("train.epochs.x=1", "cannot set 'x' inside a int"),
+        ("train.epochs.x=1", "cannot set 'x' inside 10 (an integer)"),
         ("train.epoch=3", "unknown key 'epoch' in train"),
         ("model.layers.Conv1.unit=3", "unknown argument 'unit' for Conv2D"),
         ("train.epochs=[1", "YAML syntax error"),

@@ -286,9 +286,9 @@ def test_empty_documents(text: str) -> None:
     assert place(err) == (1, 1)
 
 
-def test_a_bare_document_marker_is_a_null_document() -> None:
+def test_a_bare_document_marker_is_an_empty_spec() -> None:
     err = error("---\n")
-    assert err.message == "the spec must be a mapping"
+    assert err.message == "the spec is empty"
     assert err.received == "null"
 
 
