@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,7 @@ class _Stop:
     requested: bool = False
     signum: int = 0
     presses: int = 0
-    notes: list[str] = field(default_factory=list)
+    model: Any = None  # the model in training, told to stop after the batch in flight
 
 
 @contextlib.contextmanager
@@ -60,6 +60,8 @@ def _interrupts(stop: _Stop, reporter: Reporter) -> Iterator[None]:
         if stop.presses > 1:
             os._exit(EXIT_INTERRUPTED)
         stop.requested, stop.signum = True, signum
+        if stop.model is not None:  # Keras checks this after every batch
+            stop.model.stop_training = True
         reporter.note(
             "stopping after this batch, keeping finished epochs (Ctrl-C again to quit at once)"
         )
@@ -439,9 +441,10 @@ def _fit_inner(
             input_shape=input_shape,
             one_hot=one_hot,
         )
-    callback = _recorder(run, history, reporter, stop, metrics)
+    callback = _recorder(run, history, reporter, stop, metrics, seed)
     reporter.start(first_epoch, epochs, steps)
     started = time.monotonic()
+    stop.model = model
     try:
         model.fit(
             train_ds,
@@ -460,9 +463,13 @@ def _fit_inner(
     seconds = time.monotonic() - started
 
     # the end: final model, test result, curves
-    from mnistctl.modelfile import save_model
+    last = run / f"checkpoint-{len(history)}.keras"
+    if last.exists():  # the last epoch's checkpoint is the final model: move, don't rewrite
+        os.replace(last, run / "model.keras")
+    else:
+        from mnistctl.modelfile import save_model
 
-    save_model(model, run / "model.keras")
+        save_model(model, run / "model.keras")
     test_ds = pipeline.eval_dataset(
         dataset.x_test, dataset.y_test, batch_size=1024, input_shape=input_shape, one_hot=one_hot
     )
@@ -539,38 +546,62 @@ def _report(
     return 0
 
 
+def _reseed_layers(model: keras.Model, seed: int, epoch: int) -> None:
+    """Set the random state of every layer that draws random numbers (Dropout, noise) from
+    (seed, epoch, layer): Keras does not save that state in a .keras file, so without this a
+    resumed run would drop other units than the same run uninterrupted."""
+    import numpy as np
+
+    states = [v for v in model.variables if v.name == "seed_generator_state"]
+    for i, state in enumerate(states):
+        value = (seed * 1_000_003 + epoch * 1_009 + i) % 2**31
+        state.assign(np.array([value, 0], dtype=state.dtype))
+
+
 def _recorder(
     run: Path,
     history: list[dict[str, float]],
     reporter: Reporter,
     stop: _Stop,
     metrics: dict[str, Any],
+    seed: int,
 ) -> keras.callbacks.Callback:
     import keras
 
     from mnistctl.modelfile import save_model
+    from mnistctl.progress import RichReporter
+
+    live = isinstance(reporter, RichReporter)
 
     class RunRecorder(keras.callbacks.Callback):  # type: ignore[misc]
         """Per epoch: checkpoint + state, history.csv, metrics.json (in that order)."""
+
+        async_safe = True  # keeps Keras's asynchronous dispatch of batch hooks
 
         def __init__(self) -> None:
             super().__init__()
             self.t0 = time.monotonic()
 
         def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            if stop.requested:  # Ctrl-C before training started
+                raise _Interrupted
             self.t0 = time.monotonic()
+            _reseed_layers(self.model, seed, epoch)
             reporter.epoch_start(epoch)
 
         def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-            if stop.requested:
-                raise _Interrupted
-            reporter.batch(batch, {k: float(v) for k, v in (logs or {}).items()})
+            # display only; runs on Keras's callback thread (async_safe), so training never
+            # waits for it. Stopping is by model.stop_training, set by the signal handler.
+            if live:
+                reporter.batch(batch, {k: float(v) for k, v in (logs or {}).items()})
 
-        def on_test_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-            if stop.requested:
+        def on_test_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+            if stop.requested:  # no validation of a partial epoch
                 raise _Interrupted
 
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            if stop.requested:  # Keras ends a stopped epoch early: it is not a finished epoch
+                raise _Interrupted
             row: dict[str, float] = {"epoch": epoch + 1}
             row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
             history.append(row)

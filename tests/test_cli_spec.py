@@ -258,8 +258,9 @@ def test_set_applies_in_order_and_reaches_spec_values() -> None:
         ("model.layers.-12.units=3", "list index out of range"),
         (
             "compile.optimizer.learning_rate=1e-3",
-            "cannot set 'learning_rate' inside 'adam' (a string); expected a path through mappings and "
-            "lists; received compile.optimizer is 'adam' (hint: set the optimizer as a whole: "
+            "cannot set 'learning_rate' inside 'adam' (a string); expected a path through "
+            "mappings and lists; received compile.optimizer is 'adam' "
+            "(hint: set the optimizer as a whole: "
             "--set 'compile.optimizer={type: adam, learning_rate: 1e-3}')",
         ),
         ("train.epochs.x=1", "cannot set 'x' inside 10 (an integer)"),

@@ -1,0 +1,155 @@
+"""Shared helpers for the end-to-end tests (workflow, reliability, hostile inputs).
+
+Small data sets are cut from the real digits in ``../shared/data`` into ``tmp_path``; nothing
+here downloads. The CLI runs in-process (``typer.testing.CliRunner``) so that TensorFlow is
+imported once per test session; only the signal tests start real processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner, Result
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+REAL_NPZ = SHARED_DATA / "mnist-5k-10k.npz"
+
+# A small, fast, learnable model: 784 -> 64 relu -> 10 softmax (about 51k parameters).
+TINY_SPEC = """\
+name: tiny
+description: A small dense network for the end-to-end tests
+data:
+  dataset: mnist
+  validation_split: 0.1
+model:
+  layers:
+    - {type: Input, name: input_tensor, shape: [784]}
+    - {type: Dense, name: hidden, units: 64, activation: relu}
+    - {type: Dense, name: output_tensor, units: 10, activation: softmax}
+compile:
+  loss: categorical_crossentropy
+  optimizer: adam
+  metrics: [accuracy]
+train:
+  batch_size: 32
+  epochs: 3
+  seed: 0
+"""
+
+_real: dict[str, np.ndarray] | None = None
+
+
+def real_arrays() -> dict[str, np.ndarray]:
+    """The real digits (5,000 train, 10,000 test); skips the test if they are not there."""
+    global _real
+    if _real is None:
+        if not REAL_NPZ.is_file():
+            pytest.skip(f"real MNIST digits not found at {REAL_NPZ}")
+        with np.load(REAL_NPZ, allow_pickle=False) as npz:
+            _real = {k: np.asarray(npz[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
+    return _real
+
+
+def make_npz(path: Path, n_train: int, n_test: int) -> Path:
+    """A small .npz (Keras's mnist.npz layout) of the first real digits."""
+    arrays = real_arrays()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        x_train=arrays["x_train"][:n_train],
+        y_train=arrays["y_train"][:n_train],
+        x_test=arrays["x_test"][:n_test],
+        y_test=arrays["y_test"][:n_test],
+    )
+    return path
+
+
+def write_spec(folder: Path, text: str = TINY_SPEC, filename: str = "tiny.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / filename
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(*args: str | Path, env: Mapping[str, str | None] | None = None) -> Result:
+    """``mnistctl ARGS`` in-process; ``result.stdout`` and ``result.stderr`` kept apart.
+
+    Exceptions are not caught: an unexpected one fails the test with its traceback.
+    """
+    from mnistctl.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MNISTCTL_DATA", None)
+    env.update(PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2", **extra)
+    return env
+
+
+MNISTCTL = [sys.executable, "-m", "mnistctl"]
+
+
+def run_dirs(runs_dir: Path) -> list[Path]:
+    """Every run directory (``runs_dir/<name>/<stamp>``), sorted."""
+    if not runs_dir.exists():
+        return []
+    return sorted(p for p in runs_dir.glob("*/*") if p.is_dir())
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file and folder under ``folder``: relative path -> (size, mtime_ns, sha256)."""
+    out: dict[str, tuple[int, int, str]] = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        digest = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        out[str(p.relative_to(folder))] = (st.st_size if p.is_file() else 0, st.st_mtime_ns, digest)
+    return out
+
+
+def assert_user_error(result: Result, *fragments: str, lines: int | None = 1) -> str:
+    """Exit 1; no traceback; nothing on stdout; the first stderr line holds every fragment
+    (case-insensitive). ``lines``: how many stderr lines (None: any, e.g. a spec excerpt)."""
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    err = result.stderr
+    assert "Traceback" not in err and "Traceback" not in result.stdout, err
+    assert result.stdout == "", result.stdout
+    got = err.strip().splitlines()
+    assert got, "no message on stderr"
+    if lines is not None:
+        assert len(got) == lines, err
+    first = got[0].lower()
+    for fragment in fragments:
+        assert fragment.lower() in first, (fragment, err)
+    return got[0]
+
+
+def no_tmp_files(folder: Path) -> list[Path]:
+    """Leftover temporary files of atomic writes (``.NAME.xxxx.tmp``)."""
+    return [p for p in folder.rglob("*") if ".tmp" in p.name]
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def digit_png(path: Path, pixels: np.ndarray, *, invert: bool = False, scale: int = 1) -> Path:
+    """Write a 28x28 uint8 digit as a greyscale PNG (optionally dark-on-light, enlarged)."""
+    from PIL import Image
+
+    img = 255 - pixels if invert else pixels
+    im = Image.fromarray(np.asarray(img, dtype=np.uint8), mode="L")
+    if scale != 1:
+        im = im.resize((28 * scale, 28 * scale), Image.Resampling.BILINEAR)
+    im.save(path, format="PNG")
+    return path
