@@ -576,7 +576,7 @@ def _recorder(
     class RunRecorder(keras.callbacks.Callback):  # type: ignore[misc]
         """Per epoch: checkpoint + state, history.csv, metrics.json (in that order)."""
 
-        async_safe = True  # keeps Keras's asynchronous dispatch of batch hooks
+        async_safe = True  # no batch hook here; LiveRunRecorder's is safe to run async
 
         def __init__(self) -> None:
             super().__init__()
@@ -588,12 +588,6 @@ def _recorder(
             self.t0 = time.monotonic()
             _reseed_layers(self.model, seed, epoch)
             reporter.epoch_start(epoch)
-
-        def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-            # display only; runs on Keras's callback thread (async_safe), so training never
-            # waits for it. Stopping is by model.stop_training, set by the signal handler.
-            if live:
-                reporter.batch(batch, {k: float(v) for k, v in (logs or {}).items()})
 
         def on_test_begin(self, logs: Mapping[str, Any] | None = None) -> None:
             if stop.requested:  # no validation of a partial epoch
@@ -619,4 +613,12 @@ def _recorder(
             runs.write_json(run / "metrics.json", metrics)
             reporter.epoch_end(epoch, row, time.monotonic() - self.t0)
 
-    return RunRecorder()
+    class LiveRunRecorder(RunRecorder):  # type: ignore[misc]
+        """Also feeds the live batch bar. The hook runs on Keras's callback thread
+        (async_safe), so training never waits for the display; stopping is by
+        model.stop_training, set by the signal handler."""
+
+        def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+            reporter.batch(batch, {k: float(v) for k, v in (logs or {}).items()})
+
+    return LiveRunRecorder() if live else RunRecorder()
