@@ -50,6 +50,12 @@ DataOpt = Annotated[
 RunArg = Annotated[
     Path, typer.Argument(help="A run directory, or a spec file meaning its latest run.")
 ]
+FindRunsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir", help="Where to look for a spec's runs (default: runs/).", metavar="DIR"
+    ),
+]
 RunsDirOpt = Annotated[
     Path | None,
     typer.Option("--runs-dir", help="Where run directories go (default: runs/).", metavar="DIR"),
@@ -168,7 +174,9 @@ def train(
 
             stderr_console().print("error: --set cannot change a run being resumed")
             raise typer.Exit(code=2)
-        code = _guard(lambda: resume_run(resume, json_output=json_), tensorflow=True)
+        code = _guard(
+            lambda: resume_run(resume, json_output=json_, runs_dir=runs_dir), tensorflow=True
+        )
     else:
         assert spec is not None
         code = _guard(
@@ -188,35 +196,44 @@ def train(
 def evaluate(
     run: RunArg,
     data: DataOpt = None,
+    runs_dir: FindRunsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Test-set loss, accuracy, per-class metrics and the confusion matrix of a run."""
     from mnistctl.evaluate import evaluate_run
 
-    _guard(lambda: evaluate_run(run, data=data, json_output=json_), tensorflow=True)
+    _guard(
+        lambda: evaluate_run(run, data=data, json_output=json_, runs_dir=runs_dir),
+        tensorflow=True,
+    )
 
 
 @app.command()
 def plot(
     run: RunArg,
     data: DataOpt = None,
+    runs_dir: FindRunsOpt = None,
 ) -> None:
     """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
     from mnistctl.plotrun import plot_run
 
-    _guard(lambda: plot_run(run, data=data), tensorflow=True)
+    _guard(lambda: plot_run(run, data=data, runs_dir=runs_dir), tensorflow=True)
 
 
 @app.command()
 def predict(
     run: RunArg,
     images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...).")],
+    runs_dir: FindRunsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """The digit in each image, with probabilities."""
     from mnistctl.predict import predict_images
 
-    _guard(lambda: predict_images(run, images, json_output=json_), tensorflow=True)
+    _guard(
+        lambda: predict_images(run, images, json_output=json_, runs_dir=runs_dir),
+        tensorflow=True,
+    )
 
 
 def main() -> None:

@@ -53,16 +53,6 @@ def per_class(matrix: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
-def data_path_for(spec: Spec, data: Path | None) -> Path | None:
-    if data is not None:
-        return data
-    path = spec.data.get("path")
-    if not path:
-        return None
-    p = Path(path)
-    return p if p.is_absolute() else Path(spec.file).parent / p
-
-
 def load_run_model(run: Path) -> keras.Model:
     from mnistctl.modelfile import load_model
 
@@ -74,7 +64,7 @@ def test_run(run: Path, data: Path | None) -> TestResult:
 
     spec = runs.load_run_spec(run)
     model_file = runs.model_path(run)  # fail before loading data if there is no model
-    dataset = load_dataset(spec.data["dataset"], data_path_for(spec, data))
+    dataset = load_dataset(spec.data["dataset"], spec.data_path(data))
     from mnistctl.modelfile import load_model
 
     model = load_model(model_file)
@@ -89,7 +79,9 @@ def test_run(run: Path, data: Path | None) -> TestResult:
     return TestResult(spec, dataset, probabilities, float(result["loss"]), accuracy)
 
 
-def evaluate_run(run_arg: Path, *, data: Path | None, json_output: bool) -> None:
+def evaluate_run(
+    run_arg: Path, *, data: Path | None, json_output: bool, runs_dir: Path | None = None
+) -> None:
     from mnistctl.render import (
         CLASS_NAMES,
         confusion_table,
@@ -99,7 +91,7 @@ def evaluate_run(run_arg: Path, *, data: Path | None, json_output: bool) -> None
         stdout_console,
     )
 
-    run = runs.find_run(run_arg)
+    run = runs.find_run(run_arg, runs_dir)
     result = test_run(run, data)
     matrix = confusion_matrix(result.dataset.y_test, result.predicted)
     report = {

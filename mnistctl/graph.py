@@ -32,6 +32,7 @@ class LayerInfo:
     output_shape: Shape
     trainable: int
     non_trainable: int
+    macs: int = 0  # multiply-adds per sample
 
     @property
     def params(self) -> int:
@@ -57,6 +58,11 @@ class ModelInfo:
     @property
     def total(self) -> int:
         return self.trainable + self.non_trainable
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of one sample's forward pass (matrix work only)."""
+        return sum(layer.macs for layer in self.layers)
 
     @property
     def branches(self) -> bool:
@@ -206,7 +212,8 @@ def analyze(spec: Spec, where: Where) -> tuple[ModelInfo | None, list[UserError]
             )
             continue
         shapes[layer.name] = shape
-        infos.append(LayerInfo(layer.name, layer.type, layer.inputs, shape, trainable, fixed))
+        macs = kind.macs(ins, args, shape)
+        infos.append(LayerInfo(layer.name, layer.type, layer.inputs, shape, trainable, fixed, macs))
     if errors:
         return None, errors
     info = ModelInfo(infos, list(spec.outputs))

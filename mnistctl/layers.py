@@ -89,6 +89,9 @@ class LayerType:
     min_inputs: int = 1
     max_inputs: int | None = 1
     keras_class: str = ""
+    # multiply-adds per sample, given (input shapes, args, output shape): what decides whether
+    # reduced precision pays (precision.py). Only the matrix work counts.
+    macs: Callable[[Sequence[Shape], Mapping[str, Any], Shape], int] = lambda _s, _a, _o: 0
     extra_keras_names: tuple[str, ...] = field(default=())
 
     @property
@@ -218,6 +221,10 @@ def _dense_params(shapes: Sequence[Shape], args: Mapping[str, Any]) -> Params:
     return _freeze(n, 0, args)
 
 
+def _dense_macs(shapes: Sequence[Shape], args: Mapping[str, Any], out: Shape) -> int:
+    return math.prod(out[:-1]) * shapes[0][-1] * int(args["units"])
+
+
 def _freeze(trainable: int, fixed: int, args: Mapping[str, Any]) -> Params:
     return (trainable, fixed) if args.get("trainable", True) else (0, trainable + fixed)
 
@@ -258,6 +265,11 @@ def _conv_params(shapes: Sequence[Shape], args: Mapping[str, Any]) -> Params:
     filters = int(args["filters"])
     n = kh * kw * (shapes[0][2] // int(args["groups"])) * filters
     return _freeze(n + (filters if args["use_bias"] else 0), 0, args)
+
+
+def _conv_macs(shapes: Sequence[Shape], args: Mapping[str, Any], out: Shape) -> int:
+    kh, kw = pair(args["kernel_size"])
+    return out[0] * out[1] * out[2] * kh * kw * (shapes[0][2] // int(args["groups"]))
 
 
 def _pool_shape(what: str) -> Callable[[Sequence[Shape], Mapping[str, Any]], Shape]:
@@ -423,6 +435,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             (Arg("units", _int(1, 65536, "number of output units")), *_COMMON_WEIGHTS, _TRAINABLE),
             _dense_shape,
             _dense_params,
+            macs=_dense_macs,
         ),
         LayerType(
             "Conv2D",
@@ -439,6 +452,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             _conv_shape,
             _conv_params,
+            macs=_conv_macs,
         ),
         LayerType(
             "MaxPooling2D", "Max over each pooling window.", _POOL_ARGS, _pool_shape("MaxPooling2D")

@@ -9,7 +9,7 @@ import numpy as np
 from mnistctl import runs
 
 
-def plot_run(run_arg: Path, *, data: Path | None) -> list[Path]:
+def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None = None) -> list[Path]:
     from mnistctl.evaluate import confusion_matrix, test_run
     from mnistctl.plots import (
         plot_confusion_matrix,
@@ -19,7 +19,7 @@ def plot_run(run_arg: Path, *, data: Path | None) -> list[Path]:
     )
     from mnistctl.render import CLASS_NAMES, stdout_console
 
-    run = runs.find_run(run_arg)
+    run = runs.find_run(run_arg, runs_dir)
     out = run / "plots"
     result = test_run(run, data)  # checks spec, model and data before anything is drawn
     names = CLASS_NAMES.get(result.spec.data["dataset"], CLASS_NAMES["mnist"])

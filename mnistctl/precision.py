@@ -1,8 +1,9 @@
 """Choosing the numerics: ``train.precision: auto`` picks the fastest that keeps accuracy.
 
 Measured on this project's machines (see bench/ and README "Performance"):
-- CPUs with AMX (Intel Sapphire Rapids and later): ``mixed_bfloat16``; oneDNN runs bf16
-  matrix work on the AMX tiles.
+- CPUs with AMX (Intel Sapphire Rapids and later): ``mixed_bfloat16`` when the model has
+  enough matrix work per sample (convnets); oneDNN runs bf16 matrix work on the AMX tiles.
+  Small dense models stay ``float32``: the casts cost as much as AMX saves.
 - NVIDIA GPUs of compute capability 8.0 or more: ``mixed_bfloat16`` (no loss scaling needed);
   7.x: ``mixed_float16`` (Keras adds loss scaling). Not yet measured here: no GPU was lent.
 - Anything else: ``float32``.
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+# Below this many multiply-adds per sample, bf16 on AMX was no faster than float32 here:
+# measured by bench/precision.py (README "Performance").
+MIN_MACS_FOR_BF16 = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,13 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def choose(requested: str) -> Choice:
-    """Resolve a spec's ``train.precision``; call only where TensorFlow may be imported."""
+def choose(requested: str, macs_per_sample: int) -> Choice:
+    """Resolve a spec's ``train.precision``; call only where TensorFlow may be imported.
+
+    ``macs_per_sample``: the model's multiply-adds per sample (graph.ModelInfo.macs). Casting
+    to and from bf16 costs memory traffic per layer; it pays only when there is enough matrix
+    work per sample.
+    """
     if requested != "auto":
         return Choice(requested, "as the spec asks")
     gpu = _gpu_capability()
@@ -44,6 +54,12 @@ def choose(requested: str) -> Choice:
             return Choice("mixed_float16", f"GPU with compute capability {gpu[0]}.{gpu[1]}")
         return Choice("float32", "older GPU: no fast half-precision math")
     if "amx_bf16" in cpu_flags():
+        if macs_per_sample < MIN_MACS_FOR_BF16:
+            return Choice(
+                "float32",
+                f"CPU with AMX, but {macs_per_sample / 1e6:.1f}M multiply-adds per sample is too "
+                "little matrix work for bf16 to pay",
+            )
         return Choice("mixed_bfloat16", "CPU with AMX bf16 tiles")
     return Choice("float32", "CPU without AMX: bf16 would be emulated and slower")
 

@@ -12,10 +12,16 @@ from mnistctl import runs
 from mnistctl.errors import UserError, UserErrors
 
 
-def predict_images(run_arg: Path, images: Sequence[Path], *, json_output: bool) -> None:
+def predict_images(
+    run_arg: Path,
+    images: Sequence[Path],
+    *,
+    json_output: bool,
+    runs_dir: Path | None = None,
+) -> None:
     from mnistctl.imageprep import load_digit
 
-    run = runs.find_run(run_arg)
+    run = runs.find_run(run_arg, runs_dir)
     spec = runs.load_run_spec(run)
     model_file = runs.model_path(run)
     digits, errors = [], []

@@ -62,6 +62,17 @@ class Spec:
         assert self.info is not None, "load_spec sets info"
         return self.info
 
+    def data_path(self, given: Path | None = None) -> Path | None:
+        """Where the data comes from: ``given`` (--data, MNISTCTL_DATA) if any, else the spec's
+        ``data.path`` (relative to the spec file), else None for the Keras download."""
+        if given is not None:
+            return given
+        path = self.data.get("path")
+        if not path:
+            return None
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else Path(self.file).parent / p
+
     @property
     def label_mode(self) -> str:
         return LOSSES[self.compile["loss"]]

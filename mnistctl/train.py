@@ -99,7 +99,7 @@ def train_spec(
     from mnistctl.spec import load_spec
 
     spec = load_spec(spec_path, overrides)
-    data_path = data if data is not None else _spec_data_path(spec)
+    data_path = spec.data_path(data)
     dataset = load_dataset(spec.data["dataset"], data_path)
     _check_samples(spec, dataset, spec_path)
     run = runs.new_run_dir(runs_dir, spec.name)
@@ -113,11 +113,11 @@ def train_spec(
     return _fit(run, spec, dataset, json_output=json_output, first_epoch=0, model=None, history=[])
 
 
-def resume_run(run_arg: Path, *, json_output: bool) -> int:
+def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None) -> int:
     from mnistctl.data import load_dataset
     from mnistctl.render import print_json, stderr_console
 
-    run = runs.find_run(run_arg)
+    run = runs.find_run(run_arg, runs_dir)
     spec = runs.load_run_spec(run)
     metrics = runs.read_json(run / "metrics.json") if (run / "metrics.json").exists() else {}
     if not isinstance(metrics, dict):
@@ -154,7 +154,7 @@ def resume_run(run_arg: Path, *, json_output: bool) -> int:
             expected="an interrupted or killed run",
             received=f"a run whose process {pid} is alive",
         )
-    dataset = load_dataset(spec.data["dataset"], _spec_data_path(spec))
+    dataset = load_dataset(spec.data["dataset"], spec.data_path())
     env = runs.read_json(run / "env.json") if (run / "env.json").exists() else {}
     env_data = env.get("data") if isinstance(env, dict) else None
     recorded = env_data.get("sha256") if isinstance(env_data, dict) else None
@@ -170,7 +170,10 @@ def resume_run(run_arg: Path, *, json_output: bool) -> int:
     if done:
         from mnistctl.modelfile import load_model
 
-        model = load_model(run / checkpoint)
+        saved = run / checkpoint
+        if not saved.exists() and (run / "model.keras").exists():
+            saved = run / "model.keras"  # the last epoch's checkpoint, already moved into place
+        model = load_model(saved)
         history = state_history
     return _fit(
         run, spec, dataset, json_output=json_output, first_epoch=done, model=model, history=history
@@ -209,14 +212,6 @@ def _read_state(run: Path, epochs: int) -> tuple[int, str, list[dict[str, float]
             received=f"{json.dumps(state)[:120]}",
         )
     return done, str(checkpoint or ""), [dict(row) for row in rows[:done]]
-
-
-def _spec_data_path(spec: Spec) -> Path | None:
-    path = spec.data.get("path")
-    if not path:
-        return None
-    p = Path(path)
-    return p if p.is_absolute() else (Path(spec.file).parent / p)
 
 
 def _check_samples(spec: Spec, dataset: Dataset, spec_path: Path) -> None:
@@ -401,7 +396,7 @@ def _fit_inner(
     seed = int(spec.train["seed"])
     keras.utils.set_random_seed(seed + first_epoch)
     tf.config.experimental.enable_op_determinism()
-    choice = choose(spec.train["precision"])
+    choice = choose(spec.train["precision"], spec.model_info.macs)
     keras.mixed_precision.set_global_policy(choice.policy)
     if first_epoch == 0 or not (run / "env.json").exists():
         runs.write_json(run / "env.json", _env(spec, dataset, choice.policy, choice.reason))
@@ -488,6 +483,9 @@ def _fit_inner(
     metrics.pop("pid", None)
     runs.write_json(run / "metrics.json", metrics)
     _cleanup_checkpoints(run)
+    if stop.requested:  # Ctrl-C while closing a finished run: it is complete, skip the rest
+        reporter.note(f"interrupted after the last epoch; the run is complete: {run}")
+        return EXIT_INTERRUPTED
     curves = _plot_curves(run, history, spec.name)
     return _report(run, spec, history, test, metrics, first_epoch, json_output, curves)
 
