@@ -379,7 +379,7 @@ def _read_idx_stream(
         raise UserError(
             "IDX file is truncated", location=loc, expected=expected, received=_bytes_text(got)
         )
-    buf = np.empty(nbytes, dtype=np.uint8)
+    buf = aligned_empty(nbytes)
     view = buf.data
     got = 0
     while got < nbytes:
@@ -505,7 +505,27 @@ def _images(arr: npt.NDArray[Any], name: str, loc: Location) -> npt.NDArray[np.u
             expected="integer pixels 0..255 or float pixels in [0, 1] or [0, 255]",
             received=f"dtype {arr.dtype}",
         )
-    return np.ascontiguousarray(out)
+    return aligned(np.ascontiguousarray(out))
+
+
+ALIGNMENT = 64  # what TensorFlow needs to use a numpy buffer in place (Eigen's widest vectors)
+
+
+def aligned_empty(nbytes: int) -> npt.NDArray[np.uint8]:
+    """An uninitialised uint8 buffer whose start is ALIGNMENT-aligned."""
+    raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % ALIGNMENT
+    return raw[offset : offset + nbytes]
+
+
+def aligned(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``arr`` itself if C-contiguous and aligned, else an aligned copy: training then hands the
+    images to TensorFlow without another copy (pipeline.py)."""
+    if arr.flags.c_contiguous and arr.ctypes.data % ALIGNMENT == 0:
+        return arr
+    out = aligned_empty(arr.nbytes).view(arr.dtype).reshape(arr.shape)
+    out[...] = arr
+    return out
 
 
 def _float_images(arr: npt.NDArray[Any], name: str, loc: Location) -> npt.NDArray[np.uint8]:
@@ -531,7 +551,7 @@ def _float_images(arr: npt.NDArray[Any], name: str, loc: Location) -> npt.NDArra
             hint="store raw pixels (0..255) or pixels scaled to [0, 1], not standardised values",
         )
     scale = np.float32(255.0 if hi <= 1.0 else 1.0)
-    out = np.empty(arr.shape, dtype=np.uint8)
+    out = aligned_empty(arr.size).reshape(arr.shape)
     # In cache-sized chunks: one float temporary of the whole set would cost more than the maths.
     step = max(1, _CHUNK_PIXELS // (28 * 28))
     tmp = np.empty((min(step, arr.shape[0]), 28, 28), dtype=np.float32)

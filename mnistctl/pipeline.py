@@ -46,7 +46,17 @@ def split(
     n_val = round(len(x) * validation_split)
     n_val = min(max(n_val, 1), len(x) - 1)
     train_idx, val_idx = np.sort(order[:-n_val]), np.sort(order[-n_val:])
-    return Split(x[train_idx], y[train_idx], x[val_idx], y[val_idx])
+    return Split(_take(x, train_idx), y[train_idx], _take(x, val_idx), y[val_idx])
+
+
+def _take(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``x[index]`` into an aligned buffer, so that TensorFlow can use it in place."""
+    from mnistctl.data import aligned_empty
+
+    shape = (len(index), *x.shape[1:])
+    out = aligned_empty(int(np.prod(shape)) * x.itemsize).view(x.dtype).reshape(shape)
+    np.take(x, index, axis=0, out=out)
+    return out
 
 
 def _prep(input_shape: Sequence[int], one_hot: bool) -> Any:
@@ -61,6 +71,19 @@ def _prep(input_shape: Sequence[int], one_hot: bool) -> Any:
         return images, tf.cast(labels, tf.int32)
 
     return prep
+
+
+def _tensor(x: np.ndarray) -> tf.Tensor:
+    """The array as a tensor: in place (DLPack, no copy) when it is contiguous and aligned as
+    TensorFlow needs (data.py loads images so), else a copy. A tensor captured by a tf.data
+    function is not copied again; the DLPack capsule keeps the array alive."""
+    import tensorflow as tf
+
+    from mnistctl.data import ALIGNMENT
+
+    if x.size and x.flags.c_contiguous and x.flags.writeable and x.ctypes.data % ALIGNMENT == 0:
+        return tf.experimental.dlpack.from_dlpack(x.__dlpack__())
+    return tf.constant(x)
 
 
 def _batch_indices(n: int, batch_size: int, order: tf.Tensor) -> tf.data.Dataset:
@@ -108,7 +131,7 @@ def train_dataset(
     import tensorflow as tf
 
     n = len(x)
-    images, labels = tf.constant(x), tf.constant(y)
+    images, labels = _tensor(x), tf.constant(y)
     prep = _prep(input_shape, one_hot)
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
@@ -137,7 +160,7 @@ def eval_dataset(
     """Fixed-order batches, for validation, evaluation and prediction."""
     import tensorflow as tf
 
-    images, labels = tf.constant(x), tf.constant(y)
+    images, labels = _tensor(x), tf.constant(y)
     prep = _prep(input_shape, one_hot)
     ds = _batch_indices(len(x), batch_size, tf.range(len(x), dtype=tf.int32))
     ds = ds.map(

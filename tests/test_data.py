@@ -180,13 +180,29 @@ def test_npz_any_suffix(tmp_path: Path) -> None:
     assert_same_data(load_dataset("mnist", path), arrays)
 
 
-def test_uint8_images_are_not_copied() -> None:
-    x = np.zeros((5, 28, 28), dtype=np.uint8)
+def test_aligned_uint8_images_are_not_copied() -> None:
+    x = data.aligned_empty(5 * 784).reshape(5, 28, 28)
     assert data._images(x, "x_train", Location()) is x
-    flat = np.zeros((5, 784), dtype=np.uint8)
+    flat = data.aligned_empty(5 * 784).reshape(5, 784)
     assert np.shares_memory(data._images(flat, "x_train", Location()), flat)
     y = np.zeros(5, dtype=np.uint8)
     assert data._labels(y, "y_train", Location(), 5, "x_train") is y
+
+
+def test_unaligned_images_get_one_aligned_copy() -> None:
+    """TensorFlow uses 64-byte-aligned buffers in place (pipeline.py): loading aligns once."""
+    raw = np.zeros(5 * 784 + 1, dtype=np.uint8)
+    x = raw[1:].reshape(5, 28, 28)  # one byte off an allocation: never 64-aligned
+    out = data._images(x, "x_train", Location())
+    assert out.ctypes.data % data.ALIGNMENT == 0
+    assert not np.shares_memory(out, x)
+    assert np.array_equal(out, x)
+    assert data.aligned(out) is out
+
+
+def test_idx_files_load_aligned(tmp_path: Path) -> None:
+    (tmp_path / "images").write_bytes(idx_bytes(np.ones((3, 28, 28), dtype=np.uint8)))
+    assert data.read_idx(tmp_path / "images").ctypes.data % data.ALIGNMENT == 0
 
 
 def test_float_rounding_is_to_nearest(tmp_path: Path) -> None:
