@@ -144,7 +144,6 @@ def train_dataset(
     ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
     ds = ds.map(
         lambda idx: prep(tf.gather(images, idx), tf.gather(labels, idx)),
-        deterministic=True,
     )
     return _finish(ds)
 
@@ -165,6 +164,5 @@ def eval_dataset(
     ds = _batch_indices(len(x), batch_size, tf.range(len(x), dtype=tf.int32))
     ds = ds.map(
         lambda idx: prep(tf.gather(images, idx), tf.gather(labels, idx)),
-        deterministic=True,
     )
     return _finish(ds)
