@@ -172,7 +172,14 @@ def _decode(fp: BinaryIO, fail: Callable[..., UserError]) -> Image.Image:
     """Open and fully decode the first frame, refusing decompression bombs before decoding."""
     from PIL import Image, UnidentifiedImageError
 
-    hint_big = f"crop or shrink the picture to at most {MAX_PIXELS:,} pixels; 28x28 are used"
+    def too_large(received: str) -> UserError:
+        return fail(
+            "image is too large",
+            expected=f"at most {MAX_PIXELS:,} pixels",
+            received=received,
+            hint=f"crop or shrink the picture to at most {MAX_PIXELS:,} pixels; 28x28 are used",
+        )
+
     with warnings.catch_warnings():
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error too. Its
         # other warnings (minor damage it recovers from, e.g. a bad TIFF tag) are not shown.
@@ -181,12 +188,7 @@ def _decode(fp: BinaryIO, fail: Callable[..., UserError]) -> Image.Image:
         try:
             img = Image.open(fp)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise fail(
-                "image is too large",
-                expected=f"at most {MAX_PIXELS:,} pixels",
-                received=str(exc),
-                hint=hint_big,
-            ) from exc
+            raise too_large(str(exc)) from exc
         except UnidentifiedImageError as exc:
             raise fail(
                 "not an image file Pillow can read",
@@ -203,23 +205,13 @@ def _decode(fp: BinaryIO, fail: Callable[..., UserError]) -> Image.Image:
             ) from exc
         width, height = img.size
         if width * height > MAX_PIXELS:
-            raise fail(
-                "image is too large",
-                expected=f"at most {MAX_PIXELS:,} pixels",
-                received=f"{width} x {height} = {width * height:,} pixels",
-                hint=hint_big,
-            )
+            raise too_large(f"{width} x {height} = {width * height:,} pixels")
         try:
             if img.format == "JPEG":
                 img.draft(None, (WORK_SIZE, WORK_SIZE))  # decode phone photos at reduced scale
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise fail(
-                "image is too large",
-                expected=f"at most {MAX_PIXELS:,} pixels",
-                received=str(exc),
-                hint=hint_big,
-            ) from exc
+            raise too_large(str(exc)) from exc
         except Exception as exc:  # Pillow's decoders raise many types on bad data
             raise fail(
                 "image file is damaged or truncated",

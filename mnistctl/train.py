@@ -110,7 +110,7 @@ def train_spec(
         header += "# Overrides: " + " ".join(f"--set {o}" for o in spec.overrides) + "\n"
     runs.write_text(run / "spec.yaml", header + yaml.safe_dump(resolved, sort_keys=False))
     runs.write_json(run / "summary.json", spec.model_info.to_json(spec.name))
-    return _fit(run, spec, dataset, json_output=json_output, first_epoch=0, model=None, history=[])
+    return _fit(_Job(run, spec, dataset, json_output, first_epoch=0, model=None, history=[]))
 
 
 def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None) -> int:
@@ -175,9 +175,7 @@ def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None
             saved = run / "model.keras"  # the last epoch's checkpoint, already moved into place
         model = load_model(saved)
         history = state_history
-    return _fit(
-        run, spec, dataset, json_output=json_output, first_epoch=done, model=model, history=history
-    )
+    return _fit(_Job(run, spec, dataset, json_output, done, model, history))
 
 
 def _read_state(run: Path, epochs: int) -> tuple[int, str, list[dict[str, float]]]:
@@ -292,27 +290,32 @@ def compile_model(model: keras.Model, spec: Spec) -> None:
     )
 
 
-def _fit(
-    run: Path,
-    spec: Spec,
-    dataset: Dataset,
-    *,
-    json_output: bool,
-    first_epoch: int,
-    model: keras.Model | None,
-    history: list[dict[str, float]],
-) -> int:
+@dataclass
+class _Job:
+    """One training session of a run: a new run from epoch 0, or a resumed one."""
+
+    run: Path
+    spec: Spec
+    dataset: Dataset
+    json_output: bool
+    first_epoch: int
+    model: keras.Model | None  # the checkpoint's model when resuming
+    history: list[dict[str, float]]  # finished epochs; grows as training goes
+
+
+def _fit(job: _Job) -> int:
     from mnistctl.progress import make_reporter
     from mnistctl.render import stderr_console
 
+    run, spec, history = job.run, job.spec, job.history
     console = stderr_console()
-    reporter = make_reporter(console, plain=json_output)
+    reporter = make_reporter(console, plain=job.json_output)
     stop = _Stop()
     metrics: dict[str, Any] = {
         "status": "running",
         "pid": os.getpid(),
         "epochs": spec.train["epochs"],
-        "epochs_completed": first_epoch,
+        "epochs_completed": job.first_epoch,
         "started": runs.timestamp(),
     }
     runs.write_json(run / "metrics.json", metrics)
@@ -320,18 +323,7 @@ def _fit(
     # that a second Ctrl-C there exits at once too (every file is renamed into place whole).
     with _interrupts(stop, reporter):
         try:
-            return _fit_inner(
-                run,
-                spec,
-                dataset,
-                json_output,
-                first_epoch,
-                model,
-                history,
-                reporter,
-                stop,
-                metrics,
-            )
+            return _fit_inner(job, reporter, stop, metrics)
         except (KeyboardInterrupt, _Interrupted):
             reporter.stop()
             _finish_interrupted(run, metrics, history)
@@ -375,24 +367,15 @@ def _finish_interrupted(
     runs.write_json(run / "metrics.json", metrics)
 
 
-def _fit_inner(
-    run: Path,
-    spec: Spec,
-    dataset: Dataset,
-    json_output: bool,
-    first_epoch: int,
-    model: keras.Model | None,
-    history: list[dict[str, float]],
-    reporter: Reporter,
-    stop: _Stop,
-    metrics: dict[str, Any],
-) -> int:
+def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, Any]) -> int:
     import keras
     import tensorflow as tf
 
     from mnistctl.builder import build_model
     from mnistctl.precision import choose
 
+    run, spec, dataset, history = job.run, job.spec, job.dataset, job.history
+    first_epoch, model = job.first_epoch, job.model
     seed = int(spec.train["seed"])
     keras.utils.set_random_seed(seed + first_epoch)
     tf.config.experimental.enable_op_determinism()
@@ -487,7 +470,7 @@ def _fit_inner(
         reporter.note(f"interrupted after the last epoch; the run is complete: {run}")
         return EXIT_INTERRUPTED
     curves = _plot_curves(run, history, spec.name)
-    return _report(run, spec, history, test, metrics, first_epoch, json_output, curves)
+    return _report(run, spec, history, test, metrics, first_epoch, job.json_output, curves)
 
 
 def _cleanup_checkpoints(run: Path) -> None:
