@@ -71,20 +71,10 @@ def train(
     epochs = args.epochs or EPOCHS[model]
     common = {"epochs": epochs, "seed": seed, "train_samples": args.train_samples}
     if trainer == "script":
-        result = harness.run_child(
-            harness.script_cmd(model, args.data, precision=precision, **common)
-        )
+        cmd = harness.script_cmd(model, args.data, precision=precision, **common)
     else:
-        result = harness.run_child(
-            harness.mnistctl_cmd(model, args.data, runs, precision=precision, **common)
-        )
-    if not result.ok():
-        harness.fail(result)
-    record = (
-        harness.script_record(result)
-        if trainer == "script"
-        else harness.mnistctl_record(result, epochs)
-    )
+        cmd = harness.mnistctl_cmd(model, args.data, runs, precision=precision, **common)
+    result, record = harness.measure(cmd, trainer, epochs)
     record.update(
         model=model,
         trainer=trainer,

@@ -87,16 +87,10 @@ def run_one(
         "train_samples": args.train_samples,
     }
     if trainer == "script":
-        result = harness.run_child(harness.script_cmd(model, data, **common))
+        cmd = harness.script_cmd(model, data, **common)
     else:
-        result = harness.run_child(harness.mnistctl_cmd(model, data, runs_dir, **common))
-    if not result.ok():
-        harness.fail(result)
-    record = (
-        harness.script_record(result)
-        if trainer == "script"
-        else harness.mnistctl_record(result, args.epochs)
-    )
+        cmd = harness.mnistctl_cmd(model, data, runs_dir, **common)
+    result, record = harness.measure(cmd, trainer, args.epochs)
     record.update(
         model=model,
         mode=mode,

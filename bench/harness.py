@@ -304,6 +304,15 @@ def mnistctl_record(result: ChildResult, epochs: int) -> dict[str, Any]:
     }
 
 
+def measure(cmd: Sequence[str], trainer: str, epochs: int) -> tuple[ChildResult, dict[str, Any]]:
+    """Run one trainer's command; stop the bench if it failed; its numbers as a record."""
+    result = run_child(cmd)
+    if not result.ok():
+        fail(result)
+    record = script_record(result) if trainer == "script" else mnistctl_record(result, epochs)
+    return result, record
+
+
 def script_record(result: ChildResult) -> dict[str, Any]:
     data = result.data
     return {

@@ -117,14 +117,7 @@ def measure(
         cmd = harness.mnistctl_cmd(
             model, data, runs_dir, epochs=epochs, precision="auto", train_samples=samples
         )
-    result = harness.run_child(cmd)
-    if not result.ok():
-        harness.fail(result)
-    record = (
-        harness.script_record(result)
-        if trainer == "script"
-        else harness.mnistctl_record(result, epochs)
-    )
+    result, record = harness.measure(cmd, trainer, epochs)
     record.update(
         wall_seconds=round(result.wall_seconds, 3),
         peak_rss_mb=round(result.peak_rss_mb, 1),

@@ -172,6 +172,14 @@ def _decode(fp: BinaryIO, fail: Callable[..., UserError]) -> Image.Image:
     """Open and fully decode the first frame, refusing decompression bombs before decoding."""
     from PIL import Image, UnidentifiedImageError
 
+    def damaged(exc: Exception) -> UserError:
+        return fail(
+            "image file is damaged or truncated",
+            expected=_EXPECTED_IMAGE,
+            received=f"{type(exc).__name__}: {exc}",
+            hint="re-save or re-export the picture",
+        )
+
     def too_large(received: str) -> UserError:
         return fail(
             "image is too large",
@@ -197,12 +205,7 @@ def _decode(fp: BinaryIO, fail: Callable[..., UserError]) -> Image.Image:
                 hint="convert the picture to PNG or JPEG",
             ) from exc
         except Exception as exc:  # any other failure reading a header: a damaged file
-            raise fail(
-                "image file is damaged or truncated",
-                expected=_EXPECTED_IMAGE,
-                received=f"{type(exc).__name__}: {exc}",
-                hint="re-save or re-export the picture",
-            ) from exc
+            raise damaged(exc) from exc
         width, height = img.size
         if width * height > MAX_PIXELS:
             raise too_large(f"{width} x {height} = {width * height:,} pixels")
@@ -213,12 +216,7 @@ def _decode(fp: BinaryIO, fail: Callable[..., UserError]) -> Image.Image:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise too_large(str(exc)) from exc
         except Exception as exc:  # Pillow's decoders raise many types on bad data
-            raise fail(
-                "image file is damaged or truncated",
-                expected=_EXPECTED_IMAGE,
-                received=f"{type(exc).__name__}: {exc}",
-                hint="re-save or re-export the picture",
-            ) from exc
+            raise damaged(exc) from exc
     return img
 
 
