@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Shape = tuple[int, ...]
@@ -88,11 +88,9 @@ class LayerType:
     params: Callable[[Sequence[Shape], Mapping[str, Any]], Params] = lambda _s, _a: (0, 0)
     min_inputs: int = 1
     max_inputs: int | None = 1
-    keras_class: str = ""
     # multiply-adds per sample, given (input shapes, args, output shape): what decides whether
     # reduced precision pays (precision.py). Only the matrix work counts.
     macs: Callable[[Sequence[Shape], Mapping[str, Any], Shape], int] = lambda _s, _a, _o: 0
-    extra_keras_names: tuple[str, ...] = field(default=())
 
     @property
     def arg_names(self) -> tuple[str, ...]:
@@ -427,7 +425,6 @@ LAYER_TYPES: dict[str, LayerType] = {
             _input_shape,
             min_inputs=0,
             max_inputs=0,
-            keras_class="InputLayer",
         ),
         LayerType(
             "Dense",
@@ -558,9 +555,6 @@ LAYER_TYPES: dict[str, LayerType] = {
         ),
     )
 }
-
-for _t in LAYER_TYPES.values():
-    object.__setattr__(_t, "keras_class", _t.keras_class or _t.name)
 
 # Keys every layer may have besides its Keras arguments.
 STRUCTURAL_KEYS = ("type", "name", "inputs")
