@@ -80,9 +80,9 @@ def child(args: argparse.Namespace, data: Path) -> int:
     import keras
     import tensorflow as tf
 
-    from mnistctl import pipeline
-    from mnistctl.data import load_dataset
-    from mnistctl.modelfile import save_model
+    from mnistctl.data.datasets import load_dataset
+    from mnistctl.ml import pipeline
+    from mnistctl.ml.modelfile import save_model
 
     variant = args.child
     on = {

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     # Reading only (.npz or IDX, plain or gzip): the same reader mnistctl uses, to keep it fair.
-    from mnistctl.data import load_dataset
+    from mnistctl.data.datasets import load_dataset
 
     keras.utils.set_random_seed(args.seed)
     keras.mixed_precision.set_global_policy(args.precision)

@@ -83,7 +83,7 @@ def idx_count(path: Path) -> int:
 
 def write_tiled(source: Path, target: Path, factor: int) -> int:
     """The training IDX files of ``source`` tiled ``factor`` times (plain), plus its test files."""
-    from mnistctl.data import read_idx  # NumPy only, no TensorFlow
+    from mnistctl.data.datasets import read_idx  # NumPy only, no TensorFlow
 
     target.mkdir(parents=True, exist_ok=True)
     images = read_idx(_idx_file(source, harness.IDX_TRAIN[0]))

@@ -67,8 +67,8 @@ def _guard(action: Callable[[], T], *, tensorflow: bool = False) -> T:
 
     ``tensorflow``: the command imports TensorFlow, whose native log lines go to a log file.
     """
-    from mnistctl.quiet import native_stderr_to_log
-    from mnistctl.render import render_errors, stderr_console
+    from mnistctl.ml.native_log import native_stderr_to_log
+    from mnistctl.ui.render import render_errors, stderr_console
 
     try:
         if tensorflow:
@@ -90,8 +90,8 @@ def validate(
     json_: JsonOpt = False,
 ) -> None:
     """Check specs: YAML, schema, graph, shapes and fit to the data. Never imports TensorFlow."""
-    from mnistctl.render import print_json, render_errors, stderr_console
     from mnistctl.spec import load_spec
+    from mnistctl.ui.render import print_json, render_errors, stderr_console
 
     results: list[dict[str, Any]] = []
     failed = False
@@ -128,8 +128,8 @@ def summary(
     json_: JsonOpt = False,
 ) -> None:
     """Per-layer output shapes and parameter counts, like Keras's model.summary()."""
-    from mnistctl.render import print_json, render_summary, stdout_console
     from mnistctl.spec import load_spec
+    from mnistctl.ui.render import print_json, render_summary, stdout_console
 
     loaded = _guard(lambda: load_spec(spec, set_ or []))
     if json_:
@@ -141,7 +141,7 @@ def summary(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a spec."""
-    from mnistctl.schema import schema_text
+    from mnistctl.spec.schema import schema_text
 
     sys.stdout.write(schema_text())
 
@@ -160,17 +160,17 @@ def train(
 ) -> None:
     """Build, compile and fit a model; writes a run directory and shows live progress."""
     if (spec is None) == (resume is None):
-        from mnistctl.render import stderr_console
+        from mnistctl.ui.render import stderr_console
 
         stderr_console().print(
             "error: give a SPEC to train, or --resume RUN to continue a run (not both)"
         )
         raise typer.Exit(code=2)
-    from mnistctl.train import resume_run, train_spec
+    from mnistctl.commands.train import resume_run, train_spec
 
     if resume is not None:
         if set_:
-            from mnistctl.render import stderr_console
+            from mnistctl.ui.render import stderr_console
 
             stderr_console().print("error: --set cannot change a run being resumed")
             raise typer.Exit(code=2)
@@ -200,7 +200,7 @@ def evaluate(
     json_: JsonOpt = False,
 ) -> None:
     """Test-set loss, accuracy, per-class metrics and the confusion matrix of a run."""
-    from mnistctl.evaluate import evaluate_run
+    from mnistctl.commands.evaluate import evaluate_run
 
     _guard(
         lambda: evaluate_run(run, data=data, json_output=json_, runs_dir=runs_dir),
@@ -215,7 +215,7 @@ def plot(
     runs_dir: FindRunsOpt = None,
 ) -> None:
     """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
-    from mnistctl.plotrun import plot_run
+    from mnistctl.commands.plot import plot_run
 
     _guard(lambda: plot_run(run, data=data, runs_dir=runs_dir), tensorflow=True)
 
@@ -228,7 +228,7 @@ def predict(
     json_: JsonOpt = False,
 ) -> None:
     """The digit in each image, with probabilities."""
-    from mnistctl.predict import predict_images
+    from mnistctl.commands.predict import predict_images
 
     _guard(
         lambda: predict_images(run, images, json_output=json_, runs_dir=runs_dir),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mnistctl.schema import schema_text
+from mnistctl.spec.schema import schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -406,8 +406,10 @@ def loaded():
             assert result.exit_code in (0, 1), (args, result.output)
         """,
         """
-        from mnistctl import spec, graph, render, schema, yamlload, layers, options, errors
-        spec.load_spec(CNN, ["train.epochs=1"])
+        from mnistctl.spec import loader, graph, schema, yamlload, layers, options
+        from mnistctl import errors
+        from mnistctl.ui import render
+        loader.load_spec(CNN, ["train.epochs=1"])
         """,
     ],
     ids=["import", "commands", "library"],

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnistctl import data
-from mnistctl.data import Dataset, load_dataset, load_idx_folder, load_npz, read_idx
+from mnistctl.data import datasets as data
+from mnistctl.data.datasets import Dataset, load_dataset, load_idx_folder, load_npz, read_idx
 from mnistctl.errors import Location, UserError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -36,8 +36,8 @@ from helpers import (
     write_spec,
 )
 
-from mnistctl import runs
 from mnistctl.errors import UserError
+from mnistctl.runs import files as runs
 
 # --------------------------------------------------------------------------------------------
 # fixtures

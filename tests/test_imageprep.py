@@ -1,4 +1,4 @@
-"""Tests for mnistctl.imageprep: users' own pictures of digits -> MNIST-style 28x28 inputs.
+"""Tests for mnistctl.data.images: users' own pictures of digits -> MNIST-style 28x28 inputs.
 
 Every picture is made here with Pillow in tmp_path, except the round trip of real MNIST digits,
 which reads ../shared/data (skipped when it is not there).
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, ImageFilter
 
-from mnistctl import imageprep
+from mnistctl.data import images as imageprep
+from mnistctl.data.images import MAX_PIXELS, load_digit, prepare_digit
 from mnistctl.errors import UserError
-from mnistctl.imageprep import MAX_PIXELS, load_digit, prepare_digit
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MNIST_NPZ = SHARED_DATA / "mnist-5k-10k.npz"

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from mnistctl.layers import ACTIVATIONS, INITIALIZERS, LAYER_TYPES
-from mnistctl.options import LOSSES, OPTIMIZERS
-from mnistctl.schema import build_schema, schema_text
+from mnistctl.spec.layers import ACTIVATIONS, INITIALIZERS, LAYER_TYPES
+from mnistctl.spec.options import LOSSES, OPTIMIZERS
+from mnistctl.spec.schema import build_schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/spec.schema.json"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnistctl import pipeline
-from mnistctl.data import aligned
+from mnistctl.data.datasets import aligned
+from mnistctl.ml import pipeline
 
 
 def _data(n: int, *, offset: bool) -> tuple[np.ndarray, np.ndarray]:

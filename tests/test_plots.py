@@ -1,4 +1,4 @@
-"""Tests for mnistctl.plots: every plot writes a valid PNG, atomically, from plain data."""
+"""Tests for mnistctl.ui.plots: every plot writes a valid PNG, atomically, from plain data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnistctl import plots
+from mnistctl.ui import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -314,7 +314,7 @@ def test_import_is_lazy_and_pyplot_free(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        import mnistctl.plots as plots
+        import mnistctl.ui.plots as plots
         assert "matplotlib" not in sys.modules, "matplotlib imported at module level"
         plots.plot_learning_curves({{"loss": [1.0, 0.5]}}, Path({str(tmp_path)!r}) / "c.png")
         assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"

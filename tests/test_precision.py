@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mnistctl import precision
+from mnistctl.ml import precision
 from mnistctl.spec import load_spec
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"

@@ -35,7 +35,7 @@ from helpers import (
     subprocess_env,
 )
 
-from mnistctl import runs
+from mnistctl.runs import files as runs
 
 pytestmark = pytest.mark.slow
 
@@ -155,7 +155,7 @@ def assert_files_whole(run: Path) -> list[str]:
     """Every file in the run parses (JSON, CSV, YAML, .keras); returns leftover temp files."""
     import yaml
 
-    from mnistctl.modelfile import load_model
+    from mnistctl.ml.modelfile import load_model
 
     for path in run.rglob("*"):
         if not path.is_file() or ".tmp" in path.name:

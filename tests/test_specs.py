@@ -57,7 +57,7 @@ def _keras_history_names(value: Any) -> Iterator[str]:
 def test_valid_spec_builds_and_matches_keras(path: Path) -> None:
     import keras
 
-    from mnistctl import builder
+    from mnistctl.ml import builder
 
     spec = load_spec(path)
     info = spec.model_info

@@ -29,7 +29,7 @@ from helpers import (
     write_spec,
 )
 
-from mnistctl import runs
+from mnistctl.runs import files as runs
 
 N_TRAIN, N_TEST = 1000, 200
 OVERRIDES = ("--set", "train.epochs=3", "--set", "model.layers.1.units=48")
@@ -140,7 +140,7 @@ def test_train_json_output(trained: Trained) -> None:
 
 
 def test_model_file_loads_and_predicts(trained: Trained) -> None:
-    from mnistctl.modelfile import load_model
+    from mnistctl.ml.modelfile import load_model
 
     model = load_model(trained.run / "model.keras", compile=False)
     probs = np.asarray(model.predict(np.zeros((2, 784), np.float32), verbose=0), np.float64)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mnistctl.errors import UserError
-from mnistctl.yamlload import MAX_DEPTH, MAX_FILE_BYTES, load_file, load_text, parse_value
+from mnistctl.spec.yamlload import MAX_DEPTH, MAX_FILE_BYTES, load_file, load_text, parse_value
 
 
 def data(text: str) -> Any:

@@ -26,15 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mnistctl import __version__, pipeline, runs
+from mnistctl import __version__
 from mnistctl.errors import Location, UserError
+from mnistctl.ml import pipeline
+from mnistctl.runs import files as runs
 
 if TYPE_CHECKING:
     import keras
 
-    from mnistctl.data import Dataset
-    from mnistctl.progress import Reporter
+    from mnistctl.data.datasets import Dataset
     from mnistctl.spec import Spec
+    from mnistctl.ui.progress import Reporter
 
 EXIT_INTERRUPTED = 130
 
@@ -95,7 +97,7 @@ def train_spec(
     runs_dir: Path,
     json_output: bool,
 ) -> int:
-    from mnistctl.data import load_dataset
+    from mnistctl.data.datasets import load_dataset
     from mnistctl.spec import load_spec
 
     spec = load_spec(spec_path, overrides)
@@ -114,8 +116,8 @@ def train_spec(
 
 
 def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None) -> int:
-    from mnistctl.data import load_dataset
-    from mnistctl.render import print_json, stderr_console
+    from mnistctl.data.datasets import load_dataset
+    from mnistctl.ui.render import print_json, stderr_console
 
     run = runs.find_run(run_arg, runs_dir)
     spec = runs.load_run_spec(run)
@@ -168,7 +170,7 @@ def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None
     model = None
     history: list[dict[str, float]] = []
     if done:
-        from mnistctl.modelfile import load_model
+        from mnistctl.ml.modelfile import load_model
 
         saved = run / checkpoint
         if not saved.exists() and (run / "model.keras").exists():
@@ -247,7 +249,7 @@ def _env(spec: Spec, dataset: Dataset, policy: str, reason: str) -> dict[str, An
     import numpy as np
     import tensorflow as tf
 
-    from mnistctl.precision import cpu_flags
+    from mnistctl.ml.precision import cpu_flags
 
     return {
         "mnistctl": __version__,
@@ -275,7 +277,7 @@ def _env(spec: Spec, dataset: Dataset, policy: str, reason: str) -> dict[str, An
 def compile_model(model: keras.Model, spec: Spec) -> None:
     import keras
 
-    from mnistctl.options import OPTIMIZERS
+    from mnistctl.spec.options import OPTIMIZERS
 
     opt = spec.compile["optimizer"]
     name, args = (
@@ -304,8 +306,8 @@ class _Job:
 
 
 def _fit(job: _Job) -> int:
-    from mnistctl.progress import make_reporter
-    from mnistctl.render import stderr_console
+    from mnistctl.ui.progress import make_reporter
+    from mnistctl.ui.render import stderr_console
 
     run, spec, history = job.run, job.spec, job.history
     console = stderr_console()
@@ -371,8 +373,8 @@ def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, An
     import keras
     import tensorflow as tf
 
-    from mnistctl.builder import build_model
-    from mnistctl.precision import choose
+    from mnistctl.ml.builder import build_model
+    from mnistctl.ml.precision import choose
 
     run, spec, dataset, history = job.run, job.spec, job.dataset, job.history
     first_epoch, model = job.first_epoch, job.model
@@ -445,7 +447,7 @@ def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, An
     if last.exists():  # the last epoch's checkpoint is the final model: move, don't rewrite
         os.replace(last, run / "model.keras")
     else:
-        from mnistctl.modelfile import save_model
+        from mnistctl.ml.modelfile import save_model
 
         save_model(model, run / "model.keras")
     test_ds = pipeline.eval_dataset(
@@ -480,7 +482,7 @@ def _cleanup_checkpoints(run: Path) -> None:
 
 
 def _plot_curves(run: Path, history: list[dict[str, float]], name: str) -> Path | None:
-    from mnistctl.plots import plot_learning_curves
+    from mnistctl.ui.plots import plot_learning_curves
 
     try:
         return plot_learning_curves(
@@ -500,7 +502,7 @@ def _report(
     json_output: bool,
     curves: Path | None,
 ) -> int:
-    from mnistctl.render import metrics_table, print_json, stdout_console
+    from mnistctl.ui.render import metrics_table, print_json, stdout_console
 
     if json_output:
         print_json(
@@ -549,8 +551,8 @@ def _recorder(
 ) -> keras.callbacks.Callback:
     import keras
 
-    from mnistctl.modelfile import save_model
-    from mnistctl.progress import RichReporter
+    from mnistctl.ml.modelfile import save_model
+    from mnistctl.ui.progress import RichReporter
 
     live = isinstance(reporter, RichReporter)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mnistctl.layers import LAYER_TYPES
+from mnistctl.spec.layers import LAYER_TYPES
 
 if TYPE_CHECKING:
     import keras

@@ -17,12 +17,12 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from mnistctl.errors import Location, PathPart, UserError, UserErrors
-from mnistctl.options import LOSSES
-from mnistctl.schema import build_schema
-from mnistctl.yamlload import Document, load_file, parse_value
+from mnistctl.spec.options import LOSSES
+from mnistctl.spec.schema import build_schema
+from mnistctl.spec.yamlload import Document, load_file, parse_value
 
 if TYPE_CHECKING:
-    from mnistctl.graph import ModelInfo
+    from mnistctl.spec.graph import ModelInfo
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"dataset": "mnist", "path": None, "train_samples": None, "validation_split": 0.1},
@@ -463,7 +463,7 @@ def _required_hint(key: str, obj: Any) -> str | None:
 
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> Spec:
     """Every check short of TensorFlow; raises UserErrors listing every problem found."""
-    from mnistctl import graph  # graph checks build on the resolved layers below
+    from mnistctl.spec import graph  # graph checks build on the resolved layers below
 
     path = Path(path)
     try:
@@ -491,7 +491,7 @@ def _sorted(errors: list[UserError]) -> list[UserError]:
 
 
 def _resolve(doc: Document, data: dict[str, Any], path: Path, overrides: list[str]) -> Spec:
-    from mnistctl.layers import STRUCTURAL_KEYS, auto_name_stem
+    from mnistctl.spec.layers import STRUCTURAL_KEYS, auto_name_stem
 
     model = data["model"]
     given = {str(layer["name"]) for layer in model["layers"] if "name" in layer}

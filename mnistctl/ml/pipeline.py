@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnistctl.graph import NUM_CLASSES
+from mnistctl.spec.graph import NUM_CLASSES
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -51,7 +51,7 @@ def split(
 
 def _take(x: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``x[index]`` into an aligned buffer, so that TensorFlow can use it in place."""
-    from mnistctl.data import aligned_empty
+    from mnistctl.data.datasets import aligned_empty
 
     shape = (len(index), *x.shape[1:])
     out = aligned_empty(int(np.prod(shape)) * x.itemsize).view(x.dtype).reshape(shape)
@@ -79,7 +79,7 @@ def _tensor(x: np.ndarray) -> tf.Tensor:
     function is not copied again; the DLPack capsule keeps the array alive."""
     import tensorflow as tf
 
-    from mnistctl.data import ALIGNMENT
+    from mnistctl.data.datasets import ALIGNMENT
 
     if x.size and x.flags.c_contiguous and x.flags.writeable and x.ctypes.data % ALIGNMENT == 0:
         return tf.experimental.dlpack.from_dlpack(x.__dlpack__())

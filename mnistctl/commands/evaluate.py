@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnistctl import pipeline, runs
-from mnistctl.graph import NUM_CLASSES
+from mnistctl.ml import pipeline
+from mnistctl.runs import files as runs
+from mnistctl.spec.graph import NUM_CLASSES
 
 if TYPE_CHECKING:
     import keras
 
-    from mnistctl.data import Dataset
+    from mnistctl.data.datasets import Dataset
     from mnistctl.spec import Spec
 
 
@@ -54,20 +55,20 @@ def per_class(matrix: np.ndarray) -> list[dict[str, Any]]:
 
 
 def load_run_model(run: Path) -> keras.Model:
-    from mnistctl.modelfile import load_model
+    from mnistctl.ml.modelfile import load_model
 
     return load_model(runs.model_path(run))
 
 
 def test_run(run: Path, data: Path | None) -> TestResult:
-    from mnistctl.data import load_dataset
+    from mnistctl.data.datasets import load_dataset
 
     spec = runs.load_run_spec(run)
     model_file = runs.model_path(run)  # fail before loading data if there is no model
     dataset = load_dataset(spec.data["dataset"], spec.data_path(data))
     import keras
 
-    from mnistctl.modelfile import load_model
+    from mnistctl.ml.modelfile import load_model
 
     model = load_model(model_file, compile=False)
     input_shape = spec.model_info.layers[0].output_shape
@@ -89,7 +90,7 @@ def test_run(run: Path, data: Path | None) -> TestResult:
 def evaluate_run(
     run_arg: Path, *, data: Path | None, json_output: bool, runs_dir: Path | None = None
 ) -> None:
-    from mnistctl.render import (
+    from mnistctl.ui.render import (
         CLASS_NAMES,
         confusion_table,
         metrics_table,

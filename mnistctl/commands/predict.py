@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from mnistctl import runs
 from mnistctl.errors import UserError, UserErrors
+from mnistctl.runs import files as runs
 
 
 def predict_images(
@@ -19,7 +19,7 @@ def predict_images(
     json_output: bool,
     runs_dir: Path | None = None,
 ) -> None:
-    from mnistctl.imageprep import load_digit
+    from mnistctl.data.images import load_digit
 
     run = runs.find_run(run_arg, runs_dir)
     spec = runs.load_run_spec(run)
@@ -32,8 +32,8 @@ def predict_images(
             errors.append(err)
     if errors:
         raise UserErrors(errors)
-    from mnistctl.modelfile import load_model
-    from mnistctl.render import CLASS_NAMES, print_json, stdout_console
+    from mnistctl.ml.modelfile import load_model
+    from mnistctl.ui.render import CLASS_NAMES, print_json, stdout_console
 
     model = load_model(model_file, compile=False)
     input_shape = spec.model_info.layers[0].output_shape

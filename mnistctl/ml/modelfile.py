@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mnistctl.errors import Location, UserError
-from mnistctl.runs import write_with
+from mnistctl.runs.files import write_with
 
 if TYPE_CHECKING:
     import keras

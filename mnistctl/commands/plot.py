@@ -6,18 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistctl import runs
+from mnistctl.runs import files as runs
 
 
 def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None = None) -> list[Path]:
-    from mnistctl.evaluate import confusion_matrix, test_run
-    from mnistctl.plots import (
+    from mnistctl.commands.evaluate import confusion_matrix, test_run
+    from mnistctl.ui.plots import (
         plot_confusion_matrix,
         plot_learning_curves,
         plot_misclassified,
         plot_model_graph,
     )
-    from mnistctl.render import CLASS_NAMES, stdout_console
+    from mnistctl.ui.render import CLASS_NAMES, stdout_console
 
     run = runs.find_run(run_arg, runs_dir)
     out = run / "plots"

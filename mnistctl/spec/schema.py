@@ -10,8 +10,8 @@ import json
 from functools import cache
 from typing import Any
 
-from mnistctl.layers import LAYER_TYPES, LayerType
-from mnistctl.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
+from mnistctl.spec.layers import LAYER_TYPES, LayerType
+from mnistctl.spec.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
 
 SCHEMA_ID = "https://github.com/mnistctl/mnistctl/schemas/spec.schema.json"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mnistctl.errors import Location, PathPart, UserError
-from mnistctl.layers import LAYER_TYPES, Shape, ShapeError
+from mnistctl.spec.layers import LAYER_TYPES, Shape, ShapeError
 
 if TYPE_CHECKING:
     from mnistctl.spec import LayerSpec, Spec

@@ -1,0 +1,1 @@
+"""The commands: each takes plain arguments and returns a result; none prints."""

@@ -1,0 +1,1 @@
+"""Data sets and their formats (npz, IDX, the Keras cache) and users' own images."""

@@ -1,0 +1,1 @@
+"""The TensorFlow side: model building, compiling, the input pipeline, precision, model files."""

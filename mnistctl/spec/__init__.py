@@ -1,0 +1,8 @@
+"""The spec language: YAML with positions, the layer table, the schema, graph and shape checks.
+
+Never imports TensorFlow: ``validate``, ``summary`` and ``schema`` stay instant.
+"""
+
+from mnistctl.spec.loader import LayerSpec, Spec, load_spec
+
+__all__ = ["LayerSpec", "Spec", "load_spec"]

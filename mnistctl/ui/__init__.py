@@ -1,0 +1,1 @@
+"""Everything shown to a person: consoles, error rendering, tables, live progress, plots."""
