@@ -229,11 +229,11 @@ def test_set_applies_in_order_and_reaches_spec_values() -> None:
     from mnistctl.spec import load_spec
 
     spec = load_spec(CNN, ["train.epochs=1", "train.epochs=3", "data.train_samples=2000"])
-    assert spec.train["epochs"] == 3
-    assert spec.data["train_samples"] == 2000
+    assert spec.train.epochs == 3
+    assert spec.data.train_samples == 2000
     assert spec.raw["train"]["epochs"] == 3
     spec = load_spec(CNN, ["compile.optimizer={type: adam, learning_rate: 1e-3}"])
-    assert spec.compile["optimizer"] == {"type": "adam", "learning_rate": 0.001}
+    assert spec.compile.optimizer == {"type": "adam", "learning_rate": 0.001}
 
 
 @pytest.mark.parametrize(

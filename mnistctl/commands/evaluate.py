@@ -10,7 +10,7 @@ import numpy as np
 
 from mnistctl.ml import pipeline
 from mnistctl.runs import files as runs
-from mnistctl.spec.graph import NUM_CLASSES
+from mnistctl.spec.model import NUM_CLASSES
 
 if TYPE_CHECKING:
     import keras
@@ -65,7 +65,7 @@ def test_run(run: Path, data: Path | None) -> TestResult:
 
     spec = runs.load_run_spec(run)
     model_file = runs.model_path(run)  # fail before loading data if there is no model
-    dataset = load_dataset(spec.data["dataset"], spec.data_path(data))
+    dataset = load_dataset(spec.data.dataset, spec.data_path(data))
     import keras
 
     from mnistctl.ml.modelfile import load_model
@@ -81,7 +81,7 @@ def test_run(run: Path, data: Path | None) -> TestResult:
     probabilities = np.asarray(model.predict(ds, verbose=0), dtype=np.float32)
     labels = dataset.y_test.astype(np.int64)
     targets = np.eye(10, dtype=np.float32)[labels] if one_hot else labels
-    per_sample = keras.losses.get(spec.compile["loss"])(targets, probabilities)
+    per_sample = keras.losses.get(spec.compile.loss)(targets, probabilities)
     loss = float(np.mean(keras.ops.convert_to_numpy(per_sample)))
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
     return TestResult(spec, dataset, probabilities, loss, accuracy)
@@ -115,7 +115,7 @@ def evaluate_run(
     if json_output:
         print_json(report)
         return
-    names = CLASS_NAMES.get(result.spec.data["dataset"], CLASS_NAMES["mnist"])
+    names = CLASS_NAMES.get(result.spec.data.dataset, CLASS_NAMES["mnist"])
     out = stdout_console()
     out.print(
         metrics_table(

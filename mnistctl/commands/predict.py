@@ -48,7 +48,7 @@ def predict_images(
         return
     from rich.table import Table
 
-    names = CLASS_NAMES.get(spec.data["dataset"], CLASS_NAMES["mnist"])
+    names = CLASS_NAMES.get(spec.data.dataset, CLASS_NAMES["mnist"])
     table = Table(title=f"{spec.name}: predictions", title_justify="left")
     table.add_column("file", overflow="fold")
     table.add_column("label", justify="right")

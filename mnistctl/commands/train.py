@@ -102,7 +102,7 @@ def train_spec(
 
     spec = load_spec(spec_path, overrides)
     data_path = spec.data_path(data)
-    dataset = load_dataset(spec.data["dataset"], data_path)
+    dataset = load_dataset(spec.data.dataset, data_path)
     _check_samples(spec, dataset, spec_path)
     run = runs.new_run_dir(runs_dir, spec.name)
     resolved = spec.resolved_dict()
@@ -129,7 +129,7 @@ def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None
             expected="an object",
             received=type(metrics).__name__,
         )
-    epochs = int(spec.train["epochs"])
+    epochs = int(spec.train.epochs)
     done, checkpoint, state_history = _read_state(run, epochs)
     # A run killed after its last epoch's checkpoint but before it was closed (model.keras,
     # test result) has every epoch done and is not completed: resuming closes it.
@@ -156,7 +156,7 @@ def resume_run(run_arg: Path, *, json_output: bool, runs_dir: Path | None = None
             expected="an interrupted or killed run",
             received=f"a run whose process {pid} is alive",
         )
-    dataset = load_dataset(spec.data["dataset"], spec.data_path())
+    dataset = load_dataset(spec.data.dataset, spec.data_path())
     env = runs.read_json(run / "env.json") if (run / "env.json").exists() else {}
     env_data = env.get("data") if isinstance(env, dict) else None
     recorded = env_data.get("sha256") if isinstance(env_data, dict) else None
@@ -216,10 +216,10 @@ def _read_state(run: Path, epochs: int) -> tuple[int, str, list[dict[str, float]
 
 def _check_samples(spec: Spec, dataset: Dataset, spec_path: Path) -> None:
     n = len(dataset.x_train)
-    wanted = spec.data["train_samples"]
+    wanted = spec.data.train_samples
     available = min(n, wanted) if wanted else n
-    if available * (1 - spec.data["validation_split"]) < 1 or (
-        spec.data["validation_split"] > 0 and available < 2
+    if available * (1 - spec.data.validation_split) < 1 or (
+        spec.data.validation_split > 0 and available < 2
     ):
         raise UserError(
             "too few training samples for this validation_split",
@@ -261,10 +261,10 @@ def _env(spec: Spec, dataset: Dataset, policy: str, reason: str) -> dict[str, An
         "machine": platform.machine(),
         "cpu_amx_bf16": "amx_bf16" in cpu_flags(),
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-        "seed": spec.train["seed"],
-        "precision": {"requested": spec.train["precision"], "policy": policy, "why": reason},
+        "seed": spec.train.seed,
+        "precision": {"requested": spec.train.precision, "policy": policy, "why": reason},
         "data": {
-            "dataset": spec.data["dataset"],
+            "dataset": spec.data.dataset,
             "name": dataset.name,
             "source": dataset.source,
             "sha256": dataset.sha256,
@@ -279,7 +279,7 @@ def compile_model(model: keras.Model, spec: Spec) -> None:
 
     from mnistctl.spec.options import OPTIMIZERS
 
-    opt = spec.compile["optimizer"]
+    opt = spec.compile.optimizer
     name, args = (
         (opt, {})
         if isinstance(opt, str)
@@ -287,9 +287,7 @@ def compile_model(model: keras.Model, spec: Spec) -> None:
     )
     cls_name, _allowed = OPTIMIZERS[name]
     optimizer = getattr(keras.optimizers, cls_name)(**args)
-    model.compile(
-        loss=spec.compile["loss"], optimizer=optimizer, metrics=list(spec.compile["metrics"])
-    )
+    model.compile(loss=spec.compile.loss, optimizer=optimizer, metrics=list(spec.compile.metrics))
 
 
 @dataclass
@@ -316,7 +314,7 @@ def _fit(job: _Job) -> int:
     metrics: dict[str, Any] = {
         "status": "running",
         "pid": os.getpid(),
-        "epochs": spec.train["epochs"],
+        "epochs": spec.train.epochs,
         "epochs_completed": job.first_epoch,
         "started": runs.timestamp(),
     }
@@ -378,10 +376,10 @@ def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, An
 
     run, spec, dataset, history = job.run, job.spec, job.dataset, job.history
     first_epoch, model = job.first_epoch, job.model
-    seed = int(spec.train["seed"])
+    seed = int(spec.train.seed)
     keras.utils.set_random_seed(seed + first_epoch)
     tf.config.experimental.enable_op_determinism()
-    choice = choose(spec.train["precision"], spec.model_info.macs)
+    choice = choose(spec.train.precision, spec.model_info.macs)
     keras.mixed_precision.set_global_policy(choice.policy)
     if first_epoch == 0 or not (run / "env.json").exists():
         runs.write_json(run / "env.json", _env(spec, dataset, choice.policy, choice.reason))
@@ -394,12 +392,12 @@ def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, An
     parts = pipeline.split(
         dataset.x_train,
         dataset.y_train,
-        train_samples=spec.data["train_samples"],
-        validation_split=float(spec.data["validation_split"]),
+        train_samples=spec.data.train_samples,
+        validation_split=float(spec.data.validation_split),
         seed=seed,
     )
-    batch_size = int(spec.train["batch_size"])
-    epochs = int(spec.train["epochs"])
+    batch_size = int(spec.train.batch_size)
+    epochs = int(spec.train.epochs)
     steps = pipeline.steps(len(parts.x_train), batch_size)
     train_ds = pipeline.train_dataset(
         parts.x_train,
@@ -407,7 +405,7 @@ def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, An
         batch_size=batch_size,
         input_shape=input_shape,
         one_hot=one_hot,
-        shuffle=bool(spec.train["shuffle"]),
+        shuffle=bool(spec.train.shuffle),
         seed=seed,
         first_epoch=first_epoch,
         epochs=epochs,

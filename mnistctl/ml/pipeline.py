@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnistctl.spec.graph import NUM_CLASSES
+from mnistctl.spec.model import NUM_CLASSES
 
 if TYPE_CHECKING:
     import tensorflow as tf

@@ -3,6 +3,7 @@
 Never imports TensorFlow: ``validate``, ``summary`` and ``schema`` stay instant.
 """
 
-from mnistctl.spec.loader import LayerSpec, Spec, load_spec
+from mnistctl.spec.loader import Spec, load_spec
+from mnistctl.spec.model import LayerSpec
 
 __all__ = ["LayerSpec", "Spec", "load_spec"]

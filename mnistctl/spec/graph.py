@@ -7,218 +7,50 @@ the loss. Every problem is returned, each pointing at the layer or argument at f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from mnistctl.errors import Location, PathPart, UserError
-from mnistctl.spec.layers import LAYER_TYPES, Shape, ShapeError
+from mnistctl.spec.layers import LAYER_TYPES, ShapeError
+from mnistctl.spec.model import (
+    INPUT_SHAPES,
+    NUM_CLASSES,
+    LayerInfo,
+    LayerSpec,
+    ModelInfo,
+    Shape,
+)
+from mnistctl.spec.wording import did_you_mean
 
-if TYPE_CHECKING:
-    from mnistctl.spec import LayerSpec, Spec
-
-NUM_CLASSES = 10
-INPUT_SHAPES: tuple[Shape, ...] = ((784,), (28, 28), (28, 28, 1))
 MAX_PARAMS = 100_000_000
 
-Where = Callable[..., Location]
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    name: str
-    type: str
-    inputs: tuple[str, ...]
-    output_shape: Shape
-    trainable: int
-    non_trainable: int
-    macs: int = 0  # multiply-adds per sample
-
-    @property
-    def params(self) -> int:
-        return self.trainable + self.non_trainable
-
-    def keras_shape(self) -> list[int | None]:
-        return [None, *self.output_shape]
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    layers: list[LayerInfo]
-    outputs: list[str]
-
-    @property
-    def trainable(self) -> int:
-        return sum(layer.trainable for layer in self.layers)
-
-    @property
-    def non_trainable(self) -> int:
-        return sum(layer.non_trainable for layer in self.layers)
-
-    @property
-    def total(self) -> int:
-        return self.trainable + self.non_trainable
-
-    @property
-    def macs(self) -> int:
-        """Multiply-adds of one sample's forward pass (matrix work only)."""
-        return sum(layer.macs for layer in self.layers)
-
-    @property
-    def branches(self) -> bool:
-        """True when the graph is not a simple chain (the summary then shows connections)."""
-        previous = None
-        for layer in self.layers:
-            if previous is not None and layer.inputs != (previous,):
-                return True
-            previous = layer.name
-        return False
-
-    def to_json(self, name: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "layers": [
-                {
-                    "name": layer.name,
-                    "type": layer.type,
-                    "output_shape": layer.keras_shape(),
-                    "params": layer.params,
-                    "trainable_params": layer.trainable,
-                    "non_trainable_params": layer.non_trainable,
-                    "inputs": list(layer.inputs),
-                }
-                for layer in self.layers
-            ],
-            "outputs": self.outputs,
-            "total_params": self.total,
-            "trainable_params": self.trainable,
-            "non_trainable_params": self.non_trainable,
-        }
+Where = Callable[..., Location]  # (spec path, key=False) -> where that is in the file
+Report = Callable[..., None]  # (spec path, message, key=False, **UserError fields)
 
 
 def _layer_path(layer: LayerSpec, *rest: PathPart) -> tuple[PathPart, ...]:
     return ("model", "layers", layer.index, *rest)
 
 
-def analyze(spec: Spec, where: Where) -> tuple[ModelInfo | None, list[UserError]]:
+def analyze(
+    layers: Sequence[LayerSpec], outputs: Sequence[str], loss: str, where: Where
+) -> tuple[ModelInfo | None, list[UserError]]:
+    """Every graph, shape and fit problem of a model; its ModelInfo when there is none."""
     errors: list[UserError] = []
 
     def err(path: tuple[PathPart, ...], message: str, *, key: bool = False, **kw: Any) -> None:
         errors.append(UserError(message, where(path, key=key), **kw))
 
-    # names and edges
-    position: dict[str, int] = {}
-    for layer in spec.layers:
-        if layer.name in position:
-            first = spec.layers[position[layer.name]]
-            err(
-                _layer_path(layer, "name"),
-                f"duplicate layer name {layer.name!r}",
-                expected="unique layer names",
-                received=f"{layer.name!r} again (first: layer {first.index + 1})",
-            )
-        else:
-            position[layer.name] = layer.index
-    first = spec.layers[0]
-    if first.type != "Input":
-        err(
-            _layer_path(first),
-            "the first layer must be an Input",
-            expected="{type: Input, shape: [28, 28, 1]} (or [784], [28, 28])",
-            received=first.type,
-        )
-    for layer in spec.layers[1:]:
-        if layer.type == "Input":
-            err(
-                _layer_path(layer, "type"),
-                "only one Input is allowed, and it comes first",
-                expected="one Input: an MNIST model has one image input",
-                received=f"another Input at layer {layer.index + 1}",
-            )
-    valid_edges = True
-    for layer in spec.layers:
-        kind = LAYER_TYPES[layer.type]
-        for i, source in enumerate(layer.inputs):
-            at = _layer_path(layer, "inputs", i) if layer.explicit_inputs else _layer_path(layer)
-            if source not in position:
-                valid_edges = False
-                near = _near(source, position)
-                err(
-                    at,
-                    f"inputs names an unknown layer {source!r}",
-                    expected="the name of an earlier layer",
-                    received=repr(source),
-                    hint=near,
-                )
-            elif position[source] >= layer.index:
-                valid_edges = False
-                err(
-                    at,
-                    f"inputs may only name earlier layers: {source!r} is "
-                    + ("this layer" if source == layer.name else "defined later")
-                    + " (no cycles)",
-                    expected="a layer above this one",
-                    received=repr(source),
-                )
-        n = len(layer.inputs)
-        if layer.type != "Input" and n < kind.min_inputs:
-            valid_edges = False
-            if layer.index == 0:
-                continue  # reported above: the first layer must be an Input
-            err(
-                _layer_path(layer),
-                f"{layer.type} needs at least {kind.min_inputs} inputs",
-                expected=f"inputs: [a, b] naming {kind.min_inputs} or more layers",
-                received=f"{n} input" + ("s" if n != 1 else ""),
-                hint="name the layers to join with 'inputs:'",
-            )
-    for i, out in enumerate(spec.outputs):
-        if out not in position:
-            valid_edges = False
-            err(
-                ("model", "outputs", i),
-                f"outputs names an unknown layer {out!r}",
-                expected="the name of a layer",
-                received=repr(out),
-                hint=_near(out, position),
-            )
+    position = _check_names(layers, err)
+    valid_edges = _check_edges(layers, outputs, position, err)
     if errors and not valid_edges:
         return None, errors
-
-    # shapes, in order
-    shapes: dict[str, Shape] = {}
-    infos: list[LayerInfo] = []
-    for layer in spec.layers:
-        if any(source not in shapes for source in layer.inputs):
-            continue  # an earlier layer failed: don't pile up errors downstream
-        kind = LAYER_TYPES[layer.type]
-        args = kind.with_defaults(layer.args)
-        ins = [shapes[s] for s in layer.inputs]
-        try:
-            shape = kind.output_shape(ins, args)
-            trainable, fixed = kind.params(ins, args)
-        except ShapeError as exc:
-            at = (
-                _layer_path(layer, exc.arg)
-                if exc.arg
-                and (exc.arg in layer.args or (exc.arg == "inputs" and layer.explicit_inputs))
-                else _layer_path(layer)
-            )
-            err(
-                at,
-                f"layer {layer.name!r} ({layer.type}): {exc.message}",
-                expected=exc.expected,
-                received=exc.received,
-            )
-            continue
-        shapes[layer.name] = shape
-        macs = kind.macs(ins, args, shape)
-        infos.append(LayerInfo(layer.name, layer.type, layer.inputs, shape, trainable, fixed, macs))
+    infos = _shapes(layers, err)
     if errors:
         return None, errors
-    info = ModelInfo(infos, list(spec.outputs))
-    _check_connected(spec, err)
-    _check_fit(spec, info, err)
+    info = ModelInfo(tuple(infos), tuple(outputs))
+    _check_connected(layers, outputs, err)
+    _check_fit(layers, outputs, loss, info, err)
     if info.total > MAX_PARAMS:
         err(
             ("model",),
@@ -230,39 +62,151 @@ def analyze(spec: Spec, where: Where) -> tuple[ModelInfo | None, list[UserError]
     return (None if errors else info), errors
 
 
-def _near(name: str, names: dict[str, int]) -> str | None:
-    import difflib
+def _check_names(layers: Sequence[LayerSpec], err: Report) -> dict[str, int]:
+    """Unique names, one Input and first; returns each name's position."""
+    position: dict[str, int] = {}
+    for layer in layers:
+        if layer.name in position:
+            first = layers[position[layer.name]]
+            err(
+                _layer_path(layer, "name"),
+                f"duplicate layer name {layer.name!r}",
+                expected="unique layer names",
+                received=f"{layer.name!r} again (first: layer {first.index + 1})",
+            )
+        else:
+            position[layer.name] = layer.index
+    if layers[0].type != "Input":
+        err(
+            _layer_path(layers[0]),
+            "the first layer must be an Input",
+            expected="{type: Input, shape: [28, 28, 1]} (or [784], [28, 28])",
+            received=layers[0].type,
+        )
+    for layer in layers[1:]:
+        if layer.type == "Input":
+            err(
+                _layer_path(layer, "type"),
+                "only one Input is allowed, and it comes first",
+                expected="one Input: an MNIST model has one image input",
+                received=f"another Input at layer {layer.index + 1}",
+            )
+    return position
 
-    match = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
-    return f"did you mean {match[0]!r}?" if match else None
+
+def _check_edges(
+    layers: Sequence[LayerSpec], outputs: Sequence[str], position: dict[str, int], err: Report
+) -> bool:
+    """Inputs name earlier layers, in the number each type takes; outputs name layers."""
+    valid = True
+    for layer in layers:
+        for i, source in enumerate(layer.inputs):
+            at = _layer_path(layer, "inputs", i) if layer.explicit_inputs else _layer_path(layer)
+            if source not in position:
+                valid = False
+                err(
+                    at,
+                    f"inputs names an unknown layer {source!r}",
+                    expected="the name of an earlier layer",
+                    received=repr(source),
+                    hint=did_you_mean(source, position),
+                )
+            elif position[source] >= layer.index:
+                valid = False
+                err(
+                    at,
+                    f"inputs may only name earlier layers: {source!r} is "
+                    + ("this layer" if source == layer.name else "defined later")
+                    + " (no cycles)",
+                    expected="a layer above this one",
+                    received=repr(source),
+                )
+        valid = _check_arity(layer, err) and valid
+    for i, out in enumerate(outputs):
+        if out not in position:
+            valid = False
+            err(
+                ("model", "outputs", i),
+                f"outputs names an unknown layer {out!r}",
+                expected="the name of a layer",
+                received=repr(out),
+                hint=did_you_mean(out, position),
+            )
+    return valid
 
 
-def _check_connected(spec: Spec, err: Callable[..., None]) -> None:
+def _check_arity(layer: LayerSpec, err: Report) -> bool:
+    kind = LAYER_TYPES[layer.type]
+    n = len(layer.inputs)
+    if layer.type == "Input" or n >= kind.min_inputs:
+        return True
+    if layer.index > 0:  # the first layer is reported above: it must be an Input
+        err(
+            _layer_path(layer),
+            f"{layer.type} needs at least {kind.min_inputs} inputs",
+            expected=f"inputs: [a, b] naming {kind.min_inputs} or more layers",
+            received=f"{n} input" + ("s" if n != 1 else ""),
+            hint="name the layers to join with 'inputs:'",
+        )
+    return False
+
+
+def _shapes(layers: Sequence[LayerSpec], err: Report) -> list[LayerInfo]:
+    """Each layer's output shape and parameters, in order, by the layer table's rules."""
+    shapes: dict[str, Shape] = {}
+    infos: list[LayerInfo] = []
+    for layer in layers:
+        if any(source not in shapes for source in layer.inputs):
+            continue  # an earlier layer failed: don't pile up errors downstream
+        kind = LAYER_TYPES[layer.type]
+        args = kind.with_defaults(layer.args)
+        ins = [shapes[s] for s in layer.inputs]
+        try:
+            shape = kind.output_shape(ins, args)
+            trainable, fixed = kind.params(ins, args)
+        except ShapeError as exc:
+            named = exc.arg in layer.args or (exc.arg == "inputs" and layer.explicit_inputs)
+            err(
+                _layer_path(layer, exc.arg) if exc.arg and named else _layer_path(layer),
+                f"layer {layer.name!r} ({layer.type}): {exc.message}",
+                expected=exc.expected,
+                received=exc.received,
+            )
+            continue
+        shapes[layer.name] = shape
+        macs = kind.macs(ins, args, shape)
+        infos.append(LayerInfo(layer.name, layer.type, layer.inputs, shape, trainable, fixed, macs))
+    return infos
+
+
+def _check_connected(layers: Sequence[LayerSpec], outputs: Sequence[str], err: Report) -> None:
     """Keras silently drops layers that do not lead to the output: we say so instead."""
-    by_name = {layer.name: layer for layer in spec.layers}
+    by_name = {layer.name: layer for layer in layers}
     used: set[str] = set()
-    stack = list(spec.outputs)
+    stack = list(outputs)
     while stack:
         name = stack.pop()
         if name in used:
             continue
         used.add(name)
         stack.extend(by_name[name].inputs)
-    for layer in spec.layers:
+    for layer in layers:
         if layer.name not in used:
             err(
                 _layer_path(layer),
-                f"layer {layer.name!r} does not lead to the output {spec.outputs[0]!r}",
+                f"layer {layer.name!r} does not lead to the output {outputs[0]!r}",
                 expected="every layer on a path from the Input to the output",
                 received="a dead end",
                 hint="use it in a later layer's 'inputs:', or remove it",
             )
 
 
-def _check_fit(spec: Spec, info: ModelInfo, err: Callable[..., None]) -> None:
+def _check_fit(
+    layers: Sequence[LayerSpec], outputs: Sequence[str], loss: str, info: ModelInfo, err: Report
+) -> None:
     """MNIST: 28x28 images, 10 classes; the output must suit the loss."""
     by_name = {layer.name: layer for layer in info.layers}
-    first = spec.layers[0]
+    first = layers[0]
     shape = by_name[first.name].output_shape
     if first.type == "Input" and shape not in INPUT_SHAPES:
         err(
@@ -271,24 +215,24 @@ def _check_fit(spec: Spec, info: ModelInfo, err: Callable[..., None]) -> None:
             expected="shape [784], [28, 28] or [28, 28, 1]",
             received=str(list(shape)),
         )
-    out_spec = next(layer for layer in spec.layers if layer.name == spec.outputs[0])
+    out_spec = next(layer for layer in layers if layer.name == outputs[0])
     out = by_name[out_spec.name].output_shape
     if out != (NUM_CLASSES,):
         err(
             _layer_path(out_spec),
-            f"the output layer {out_spec.name!r} does not fit 10 classes",
-            expected="an output shaped (None, 10), e.g. Dense with units: 10",
+            f"the output layer {out_spec.name!r} does not fit {NUM_CLASSES} classes",
+            expected=f"an output shaped (None, {NUM_CLASSES}), e.g. Dense with units: 10",
             received="(None, " + ", ".join(map(str, out)) + ")",
             hint="add Flatten before the last Dense" if len(out) > 1 else None,
         )
-    if "crossentropy" in spec.compile["loss"]:
+    if "crossentropy" in loss:
         activation = out_spec.args.get("activation")
         if activation != "softmax":
             err(
                 _layer_path(out_spec, "activation")
                 if "activation" in out_spec.args
                 else _layer_path(out_spec),
-                f"{spec.compile['loss']} needs probabilities from the output layer",
+                f"{loss} needs probabilities from the output layer",
                 expected="activation: softmax on the output layer",
                 received=f"activation {activation or 'none (linear)'}",
                 hint="add 'activation: softmax' to the last layer",

@@ -12,6 +12,7 @@ from typing import Any
 
 from mnistctl.spec.layers import LAYER_TYPES, LayerType
 from mnistctl.spec.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
+from mnistctl.spec.sections import default
 
 SCHEMA_ID = "https://github.com/mnistctl/mnistctl/schemas/spec.schema.json"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -70,7 +71,7 @@ def _optimizer_schema() -> dict[str, Any]:
             "properties": {"type": {"enum": names}},
             "allOf": branches,
         },
-        "default": "adam",
+        "default": default("compile", "optimizer"),
     }
 
 
@@ -100,7 +101,7 @@ def build_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    "dataset": {"enum": list(DATASETS), "default": "mnist"},
+                    "dataset": {"enum": list(DATASETS), "default": default("data", "dataset")},
                     "path": {
                         "type": ["string", "null"],
                         "minLength": 1,
@@ -116,7 +117,7 @@ def build_schema() -> dict[str, Any]:
                         "type": "number",
                         "minimum": 0,
                         "exclusiveMaximum": 1,
-                        "default": 0.1,
+                        "default": default("data", "validation_split"),
                     },
                 },
             },
@@ -144,13 +145,13 @@ def build_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    "loss": {"enum": list(LOSSES), "default": "categorical_crossentropy"},
+                    "loss": {"enum": list(LOSSES), "default": default("compile", "loss")},
                     "optimizer": _optimizer_schema(),
                     "metrics": {
                         "type": "array",
                         "items": {"enum": list(METRICS)},
                         "uniqueItems": True,
-                        "default": ["accuracy"],
+                        "default": default("compile", "metrics"),
                     },
                 },
             },
@@ -162,16 +163,26 @@ def build_schema() -> dict[str, Any]:
                         "type": "integer",
                         "minimum": 1,
                         "maximum": 65536,
-                        "default": 128,
+                        "default": default("train", "batch_size"),
                     },
-                    "epochs": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10},
-                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0},
+                    "epochs": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 10000,
+                        "default": default("train", "epochs"),
+                    },
+                    "seed": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 2**31 - 1,
+                        "default": default("train", "seed"),
+                    },
                     "precision": {
                         "enum": list(PRECISIONS),
-                        "default": "auto",
+                        "default": default("train", "precision"),
                         "description": "auto: the fastest numerics this machine runs well",
                     },
-                    "shuffle": {"type": "boolean", "default": True},
+                    "shuffle": {"type": "boolean", "default": default("train", "shuffle")},
                 },
             },
         },

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mnistctl.errors import UserError, UserErrors
-from mnistctl.spec.graph import ModelInfo
+from mnistctl.spec.model import ModelInfo
 
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
