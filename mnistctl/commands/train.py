@@ -274,22 +274,6 @@ def _env(spec: Spec, dataset: Dataset, policy: str, reason: str) -> dict[str, An
     }
 
 
-def compile_model(model: keras.Model, spec: Spec) -> None:
-    import keras
-
-    from mnistctl.spec.options import OPTIMIZERS
-
-    opt = spec.compile.optimizer
-    name, args = (
-        (opt, {})
-        if isinstance(opt, str)
-        else (opt["type"], {k: v for k, v in opt.items() if k != "type"})
-    )
-    cls_name, _allowed = OPTIMIZERS[name]
-    optimizer = getattr(keras.optimizers, cls_name)(**args)
-    model.compile(loss=spec.compile.loss, optimizer=optimizer, metrics=list(spec.compile.metrics))
-
-
 @dataclass
 class _Job:
     """One training session of a run: a new run from epoch 0, or a resumed one."""
@@ -386,6 +370,8 @@ def _fit_inner(job: _Job, reporter: Reporter, stop: _Stop, metrics: dict[str, An
     reporter.note(f"precision: {choice.policy} ({choice.reason})")
     if model is None:
         model = build_model(spec)
+        from mnistctl.ml.compile import compile_model
+
         compile_model(model, spec)
     input_shape = spec.model_info.layers[0].output_shape
     one_hot = spec.label_mode == "one_hot"

@@ -1,0 +1,20 @@
+"""Compiling a built model with the spec's loss, optimizer and metrics (from the allowlists)."""
+
+from __future__ import annotations
+
+import keras
+
+from mnistctl.spec import Spec
+from mnistctl.spec.options import OPTIMIZERS
+
+
+def make_optimizer(spec: Spec) -> keras.optimizers.Optimizer:
+    """The spec's optimizer: a class named by the allowlist, with the spec's arguments."""
+    cls_name, _allowed = OPTIMIZERS[spec.compile.optimizer_type]
+    return getattr(keras.optimizers, cls_name)(**spec.compile.optimizer_args)
+
+
+def compile_model(model: keras.Model, spec: Spec) -> None:
+    model.compile(
+        loss=spec.compile.loss, optimizer=make_optimizer(spec), metrics=list(spec.compile.metrics)
+    )
