@@ -1,0 +1,1 @@
+"""Run directories: their files, the run record and its status, finding runs."""
