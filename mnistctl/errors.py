@@ -11,14 +11,23 @@ from dataclasses import dataclass, field
 PathPart = str | int
 
 
+def visible(text: str) -> str:
+    """``text`` with each unprintable character escaped as Python writes it (``\\n``,
+    ``\\x1b``, ``\\u2028``): what a user typed stays on one line and cannot drive a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def format_path(path: Sequence[PathPart]) -> str:
-    """``("model", "layers", 2, "units")`` -> ``model.layers[2].units``."""
+    """``("model", "layers", 2, "units")`` -> ``model.layers[2].units`` (unprintable characters
+    of keys escaped)."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            out += ("." if out else "") + visible(part)
     return out
 
 

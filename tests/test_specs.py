@@ -221,3 +221,21 @@ def test_expect_header_forms(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("# expect: 3:7: one: two\n# expect: 4: three\nmodel: {}\n# expect: 9: no\n")
     assert _expectations(path) == [(3, 7, "one: two"), (4, None, "three")]
+
+
+@pytest.mark.parametrize(
+    ("shape", "batch", "text"),
+    [
+        ((26, 26, 32), True, "(None, 26, 26, 32)"),
+        ((784,), True, "(None, 784)"),
+        ((), True, "(None,)"),
+        ((784,), False, "(784,)"),
+        ((28, 28), False, "(28, 28)"),
+        ((), False, "()"),
+        ([None, 10], False, "(None, 10)"),
+    ],
+)
+def test_format_shape(shape: Any, batch: bool, text: str) -> None:
+    from mnistctl.spec.model import format_shape
+
+    assert format_shape(shape, batch=batch) == text

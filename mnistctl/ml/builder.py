@@ -1,6 +1,7 @@
 """A resolved spec becomes a Keras functional model, through the one layer table.
 
-Arguments pass through as the spec gives them (lists become tuples); the only class looked up
+Arguments pass through as the spec gives them, made into what Keras takes by ``keras_kwargs``
+(lists as tuples, integers as floats where the table says number); the only class looked up
 is the one the table names for the spec's (schema-checked) type.
 """
 
@@ -8,16 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mnistctl.spec.kwargs import keras_kwargs
 from mnistctl.spec.layers import LAYER_TYPES
 
 if TYPE_CHECKING:
     import keras
 
     from mnistctl.spec import Spec
-
-
-def _keras_args(args: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
 
 
 def build_model(spec: Spec, *, float32_output: bool = True) -> keras.Model:
@@ -32,7 +30,7 @@ def build_model(spec: Spec, *, float32_output: bool = True) -> keras.Model:
     first = spec.layers[0]
     for layer in spec.layers:
         kind = LAYER_TYPES[layer.type]
-        args = _keras_args(layer.args)
+        args = keras_kwargs(kind.arg_schemas, layer.args)
         if layer.type == "Input":
             tensors[layer.name] = keras.Input(shape=args["shape"], name=layer.name)
             continue

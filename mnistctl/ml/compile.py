@@ -5,13 +5,15 @@ from __future__ import annotations
 import keras
 
 from mnistctl.spec import Spec
+from mnistctl.spec.kwargs import keras_kwargs
 from mnistctl.spec.options import OPTIMIZERS
 
 
 def make_optimizer(spec: Spec) -> keras.optimizers.Optimizer:
-    """The spec's optimizer: a class named by the allowlist, with the spec's arguments."""
-    cls_name, _allowed = OPTIMIZERS[spec.compile.optimizer_type]
-    return getattr(keras.optimizers, cls_name)(**spec.compile.optimizer_args)
+    """The spec's optimizer: a class named by the allowlist, with the spec's arguments (integers
+    as floats where the allowlist says number: Keras refuses ``learning_rate=1``)."""
+    cls_name, allowed = OPTIMIZERS[spec.compile.optimizer_type]
+    return getattr(keras.optimizers, cls_name)(**keras_kwargs(allowed, spec.compile.optimizer_args))
 
 
 def compile_model(model: keras.Model, spec: Spec) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mnistctl.errors import Location, PathPart, UserError
-from mnistctl.spec.layers import LAYER_TYPES, ShapeError
+from mnistctl.spec.layers import LAYER_TYPES
 from mnistctl.spec.model import (
     INPUT_SHAPES,
     NUM_CLASSES,
@@ -19,7 +19,9 @@ from mnistctl.spec.model import (
     LayerSpec,
     ModelInfo,
     Shape,
+    format_shape,
 )
+from mnistctl.spec.shapes import ShapeError
 from mnistctl.spec.wording import did_you_mean
 
 MAX_PARAMS = 100_000_000
@@ -218,11 +220,13 @@ def _check_fit(
     out_spec = next(layer for layer in layers if layer.name == outputs[0])
     out = by_name[out_spec.name].output_shape
     if out != (NUM_CLASSES,):
+        # a vector of the wrong size from a Dense: its units are at fault (and a --set of them)
+        units = len(out) == 1 and out_spec.type == "Dense" and "units" in out_spec.args
         err(
-            _layer_path(out_spec),
+            _layer_path(out_spec, "units") if units else _layer_path(out_spec),
             f"the output layer {out_spec.name!r} does not fit {NUM_CLASSES} classes",
             expected=f"an output shaped (None, {NUM_CLASSES}), e.g. Dense with units: 10",
-            received="(None, " + ", ".join(map(str, out)) + ")",
+            received=format_shape(out, batch=True),
             hint="add Flatten before the last Dense" if len(out) > 1 else None,
         )
     if "crossentropy" in loss:

@@ -16,7 +16,7 @@ from mnistctl.errors import Location, PathPart, UserError, UserErrors
 from mnistctl.spec import sections
 from mnistctl.spec.graph import analyze
 from mnistctl.spec.model import LayerSpec, ModelInfo
-from mnistctl.spec.overrides import Placed, apply_overrides
+from mnistctl.spec.overrides import Placed, apply_overrides, override_label
 from mnistctl.spec.schema_errors import schema_errors
 from mnistctl.spec.sections import CompileSection, DataSection, TrainSection
 from mnistctl.spec.yamlload import Document, load_file
@@ -69,10 +69,11 @@ class Spec:
 def _where(
     doc: Document, placed: Placed, path: tuple[PathPart, ...], *, key: bool = False
 ) -> Location:
-    """Where a spec path is: the --set argument that set it, or its place in the file."""
-    for prefix, item in placed.items():
+    """Where a spec path is: the --set that set it (or a mapping above it), or its place in the
+    file. The last override to set a path or one above it wins: it replaced the earlier ones."""
+    for prefix, item in reversed(placed):
         if path[: len(prefix)] == prefix:
-            return Location(f"--set {item}", None, None, path)
+            return Location(override_label(item), None, None, path)
     return doc.location(path, key=key)
 
 

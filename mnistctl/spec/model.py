@@ -5,6 +5,7 @@ A leaf module: it imports nothing of mnistctl, so every other module may use it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,17 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
         "Ankle boot",
     ),
 }
+
+
+def format_shape(shape: Sequence[int | None], *, batch: bool = False) -> str:
+    """A shape as Python and Keras print it: ``(None, 26, 26, 32)``, ``(784,)``, ``()``.
+
+    ``batch`` puts Keras's batch axis (``None``) in front of a shape that lacks it (a ``Shape``);
+    a ``None`` in ``shape`` itself is printed as ``None`` too (``LayerInfo.keras_shape()``).
+    """
+    dims = (None, *shape) if batch else tuple(shape)
+    text = ", ".join("None" if d is None else str(d) for d in dims)
+    return f"({text},)" if len(dims) == 1 else f"({text})"
 
 
 def class_names(dataset: str) -> tuple[str, ...]:

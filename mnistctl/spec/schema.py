@@ -75,9 +75,115 @@ def _optimizer_schema() -> dict[str, Any]:
     }
 
 
+def _section(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def _data_schema() -> dict[str, Any]:
+    return _section(
+        {
+            "dataset": {"enum": list(DATASETS), "default": default("data", "dataset")},
+            "path": {
+                "type": ["string", "null"],
+                "minLength": 1,
+                "description": "a local .npz or folder of IDX files",
+            },
+            "train_samples": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 100_000_000,
+                "description": "use only the first N training samples",
+            },
+            "validation_split": {
+                "type": "number",
+                "minimum": 0,
+                "exclusiveMaximum": 1,
+                "default": default("data", "validation_split"),
+            },
+        }
+    )
+
+
+def _model_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["layers"],
+        "properties": {
+            "layers": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 500,
+                "items": {"$ref": "#/$defs/layer"},
+            },
+            "outputs": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/layer_name"},
+                "minItems": 1,
+                "maxItems": 1,
+                "description": "the output layer (default: the last layer)",
+            },
+        },
+    }
+
+
+def _compile_schema() -> dict[str, Any]:
+    return _section(
+        {
+            "loss": {"enum": list(LOSSES), "default": default("compile", "loss")},
+            "optimizer": _optimizer_schema(),
+            "metrics": {
+                "type": "array",
+                "items": {"enum": list(METRICS)},
+                "uniqueItems": True,
+                "default": default("compile", "metrics"),
+            },
+        }
+    )
+
+
+def _train_int(key: str, lo: int, hi: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": lo, "maximum": hi, "default": default("train", key)}
+
+
+def _train_schema() -> dict[str, Any]:
+    return _section(
+        {
+            "batch_size": _train_int("batch_size", 1, 65536),
+            "epochs": _train_int("epochs", 1, 10000),
+            "seed": _train_int("seed", 0, 2**31 - 1),
+            "precision": {
+                "enum": list(PRECISIONS),
+                "default": default("train", "precision"),
+                "description": "auto: the fastest numerics this machine runs well",
+            },
+            "shuffle": {"type": "boolean", "default": default("train", "shuffle")},
+        }
+    )
+
+
+def _defs() -> dict[str, Any]:
+    layer_names = list(LAYER_TYPES)
+    return {
+        "layer_name": {"type": "string", "pattern": LAYER_NAME_PATTERN},
+        "layer": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": layer_names, "description": "the layer's class"}},
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                    "then": {"$ref": f"#/$defs/{name}"},
+                }
+                for name in layer_names
+            ],
+        },
+        **{name: _layer_def(t) for name, t in LAYER_TYPES.items()},
+    }
+
+
 @cache
 def build_schema() -> dict[str, Any]:
-    layer_names = list(LAYER_TYPES)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -97,111 +203,12 @@ def build_schema() -> dict[str, Any]:
                 ),
             },
             "description": {"type": "string", "maxLength": 4000},
-            "data": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "dataset": {"enum": list(DATASETS), "default": default("data", "dataset")},
-                    "path": {
-                        "type": ["string", "null"],
-                        "minLength": 1,
-                        "description": "a local .npz or folder of IDX files",
-                    },
-                    "train_samples": {
-                        "type": ["integer", "null"],
-                        "minimum": 1,
-                        "maximum": 100_000_000,
-                        "description": "use only the first N training samples",
-                    },
-                    "validation_split": {
-                        "type": "number",
-                        "minimum": 0,
-                        "exclusiveMaximum": 1,
-                        "default": default("data", "validation_split"),
-                    },
-                },
-            },
-            "model": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["layers"],
-                "properties": {
-                    "layers": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": 500,
-                        "items": {"$ref": "#/$defs/layer"},
-                    },
-                    "outputs": {
-                        "type": "array",
-                        "items": {"$ref": "#/$defs/layer_name"},
-                        "minItems": 1,
-                        "maxItems": 1,
-                        "description": "the output layer (default: the last layer)",
-                    },
-                },
-            },
-            "compile": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "loss": {"enum": list(LOSSES), "default": default("compile", "loss")},
-                    "optimizer": _optimizer_schema(),
-                    "metrics": {
-                        "type": "array",
-                        "items": {"enum": list(METRICS)},
-                        "uniqueItems": True,
-                        "default": default("compile", "metrics"),
-                    },
-                },
-            },
-            "train": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "batch_size": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 65536,
-                        "default": default("train", "batch_size"),
-                    },
-                    "epochs": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 10000,
-                        "default": default("train", "epochs"),
-                    },
-                    "seed": {
-                        "type": "integer",
-                        "minimum": 0,
-                        "maximum": 2**31 - 1,
-                        "default": default("train", "seed"),
-                    },
-                    "precision": {
-                        "enum": list(PRECISIONS),
-                        "default": default("train", "precision"),
-                        "description": "auto: the fastest numerics this machine runs well",
-                    },
-                    "shuffle": {"type": "boolean", "default": default("train", "shuffle")},
-                },
-            },
+            "data": _data_schema(),
+            "model": _model_schema(),
+            "compile": _compile_schema(),
+            "train": _train_schema(),
         },
-        "$defs": {
-            "layer_name": {"type": "string", "pattern": LAYER_NAME_PATTERN},
-            "layer": {
-                "type": "object",
-                "required": ["type"],
-                "properties": {"type": {"enum": layer_names, "description": "the layer's class"}},
-                "allOf": [
-                    {
-                        "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                        "then": {"$ref": f"#/$defs/{name}"},
-                    }
-                    for name in layer_names
-                ],
-            },
-            **{name: _layer_def(t) for name, t in LAYER_TYPES.items()},
-        },
+        "$defs": _defs(),
     }
 
 

@@ -7,8 +7,10 @@ wording through a table of small functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import jsonschema
@@ -34,15 +36,29 @@ def schema_errors(data: Any, locate: Locate) -> list[UserError]:
     return out
 
 
+@cache
 def _validator() -> Draft202012Validator:
     # integers are ints: 3.0 is not an integer in a spec (Keras wants an int for units)
     type_checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _c, v: isinstance(v, int) and not isinstance(v, bool)
     )
     cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        Draft202012Validator, type_checker=type_checker
+        Draft202012Validator, validators={"pattern": _full_pattern}, type_checker=type_checker
     )
     return cls(build_schema())  # type: ignore[no-any-return]
+
+
+def _full_pattern(
+    _validator: Any, pattern: str, instance: Any, _schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    """``pattern`` as ECMAScript reads the schema's anchored ``^...$``: the whole string.
+
+    jsonschema's own check is ``re.search``, whose ``$`` also matches before a final newline:
+    ``"tiny\\n"`` would pass ``^[a-z]+$``, then name a folder and crash TensorFlow. Every pattern
+    of the schema is anchored (a test checks), so a full match is what editors check too.
+    """
+    if isinstance(instance, str) and not re.fullmatch(pattern, instance, flags=re.ASCII):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,21 @@ def default(section: str, key: str) -> Any:
 
 
 def from_dict(cls: type[Any], given: Mapping[str, Any]) -> Any:
-    """A section from its (schema-checked) mapping; keys it lacks take their defaults."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if k in names}
+    """A section from its (schema-checked) mapping; keys it lacks take their defaults.
+
+    Lists become tuples, and integers become floats in float fields (``validation_split: 0``),
+    so that each field holds the type it declares."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {k: _typed(v, fields[k].type) for k, v in given.items() if k in fields}
     return cls(**values)
+
+
+def _typed(value: Any, declared: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool) and declared in ("float", float):
+        return float(value)
+    return value
 
 
 def to_dict(section: DataSection | CompileSection | TrainSection) -> dict[str, Any]:

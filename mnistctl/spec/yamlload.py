@@ -18,8 +18,19 @@ from typing import Any
 import yaml
 
 from mnistctl.errors import Location, PathPart, UserError
+from mnistctl.spec.textfile import MAX_FILE_BYTES, read_text
 
-MAX_FILE_BYTES = 1_000_000
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "Document",
+    "load_file",
+    "load_text",
+    "parse_value",
+    "read_text",
+]
+
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # after alias expansion
 
@@ -29,9 +40,11 @@ _FLOAT_RE = re.compile(
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
     |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
+    |\.(?:nan|NaN|NAN))\Z""",  # \Z: '$' would also match before a final newline
     re.X,
 )
+
+_NUMBER_TEXT = re.compile(r"[-+0-9A-Za-z_.:]+")  # what any YAML int or float is written with
 
 
 class _Loader(yaml.SafeLoader):
@@ -95,41 +108,8 @@ class Document:
         return Location(self.file, line, col, path)
 
 
-def read_text(path: Path) -> str:
-    """Read a spec file as UTF-8 text, with bounded size and clean errors."""
-    where = Location(str(path))
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError("no such file", where, hint="check the path") from None
-    except IsADirectoryError:
-        raise UserError("is a directory, not a spec file", where) from None
-    except OSError as exc:
-        raise UserError(f"cannot read the file: {exc.strerror}", where) from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise UserError(
-            "file too large for a spec",
-            where,
-            expected=f"at most {MAX_FILE_BYTES:,} bytes",
-            received=f"{len(raw):,} bytes",
-        )
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise UserError(
-            "the file is not valid UTF-8",
-            Location(str(path), line, col),
-            expected="UTF-8 text",
-            received=f"byte 0x{raw[exc.start]:02x}",
-            hint="save the file as UTF-8",
-        ) from None
-
-
 def load_file(path: Path, display: str | None = None) -> Document:
-    return load_text(read_text(path), display if display is not None else str(path))
+    return load_text(read_text(path, display), display if display is not None else str(path))
 
 
 def load_text(text: str, file: str) -> Document:
@@ -318,6 +298,8 @@ class _Builder:
         if tag == _STD + "null":
             return None
         try:  # an explicit tag (``!!int abc``) or ``._`` can reach a constructor with junk
+            if tag in (_STD + "int", _STD + "float") and not _NUMBER_TEXT.fullmatch(node.value):
+                raise ValueError(node.value)  # int() and float() take '١٢', '１' and ' 12'
             if tag == _STD + "bool":
                 return self.scalar.construct_yaml_bool(node)
             if tag == _STD + "int":
