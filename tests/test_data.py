@@ -16,8 +16,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnistctl.data import datasets as data
-from mnistctl.data.datasets import Dataset, load_dataset, load_idx_folder, load_npz, read_idx
+from mnistctl.data import arrays, keras_cache
+from mnistctl.data.datasets import (
+    ARRAY_KEYS,
+    Dataset,
+    aligned,
+    load_dataset,
+    load_idx_folder,
+    load_npz,
+    read_idx,
+)
 from mnistctl.errors import Location, UserError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -92,7 +100,7 @@ def expect_error(fn: Callable[[], object], *fragments: str) -> UserError:
 
 
 def assert_same_data(ds: Dataset, arrays: dict[str, np.ndarray]) -> None:
-    for key in data.ARRAY_KEYS:
+    for key in ARRAY_KEYS:
         got = getattr(ds, key)
         assert got.dtype == np.uint8
         assert got.flags.c_contiguous
@@ -112,10 +120,9 @@ def test_npz_uint8(tmp_path: Path) -> None:
     assert_same_data(ds, arrays)
     assert ds.name == "digits.npz"
     assert ds.source == str(path.resolve())
-    expected = hashlib.sha256(b"".join(arrays[k].tobytes() for k in data.ARRAY_KEYS))
+    expected = hashlib.sha256(b"".join(arrays[k].tobytes() for k in ARRAY_KEYS))
     assert ds.sha256 == expected.hexdigest()
-    assert (ds.num_train, ds.num_test) == (12, 6)
-    assert ds.describe()["sha256"] == ds.sha256
+    assert (len(ds.x_train), len(ds.x_test)) == (12, 6)
     assert "x_train" not in repr(ds)  # arrays stay out of the repr
     assert load_npz(str(path)).sha256 == ds.sha256  # deterministic; str paths work too
 
@@ -181,28 +188,28 @@ def test_npz_any_suffix(tmp_path: Path) -> None:
 
 
 def test_aligned_uint8_images_are_not_copied() -> None:
-    x = data.aligned_empty(5 * 784).reshape(5, 28, 28)
-    assert data._images(x, "x_train", Location()) is x
-    flat = data.aligned_empty(5 * 784).reshape(5, 784)
-    assert np.shares_memory(data._images(flat, "x_train", Location()), flat)
+    x = arrays.aligned_empty(5 * 784).reshape(5, 28, 28)
+    assert arrays.check_images(x, "x_train", Location()) is x
+    flat = arrays.aligned_empty(5 * 784).reshape(5, 784)
+    assert np.shares_memory(arrays.check_images(flat, "x_train", Location()), flat)
     y = np.zeros(5, dtype=np.uint8)
-    assert data._labels(y, "y_train", Location(), 5, "x_train") is y
+    assert arrays.check_labels(y, "y_train", Location(), 5, "x_train") is y
 
 
 def test_unaligned_images_get_one_aligned_copy() -> None:
     """TensorFlow uses 64-byte-aligned buffers in place (pipeline.py): loading aligns once."""
     raw = np.zeros(5 * 784 + 1, dtype=np.uint8)
     x = raw[1:].reshape(5, 28, 28)  # one byte off an allocation: never 64-aligned
-    out = data._images(x, "x_train", Location())
-    assert out.ctypes.data % data.ALIGNMENT == 0
+    out = arrays.check_images(x, "x_train", Location())
+    assert out.ctypes.data % arrays.ALIGNMENT == 0
     assert not np.shares_memory(out, x)
     assert np.array_equal(out, x)
-    assert data.aligned(out) is out
+    assert aligned(out) is out
 
 
 def test_idx_files_load_aligned(tmp_path: Path) -> None:
     (tmp_path / "images").write_bytes(idx_bytes(np.ones((3, 28, 28), dtype=np.uint8)))
-    assert data.read_idx(tmp_path / "images").ctypes.data % data.ALIGNMENT == 0
+    assert read_idx(tmp_path / "images").ctypes.data % arrays.ALIGNMENT == 0
 
 
 def test_float_rounding_is_to_nearest(tmp_path: Path) -> None:
@@ -691,15 +698,14 @@ def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, byt
     origin.mkdir()
     for name, content in files.items():
         (origin / name).write_bytes(content)
-    monkeypatch.setattr(data, "_KERAS_ORIGIN", origin.as_uri() + "/")
+    monkeypatch.setattr(keras_cache, "_KERAS_ORIGIN", origin.as_uri() + "/")
     return origin
 
 
 def _patch_mnist_sha(monkeypatch: pytest.MonkeyPatch, sha: str) -> None:
-    label, (remote,) = data._REMOTE["mnist"]
-    monkeypatch.setitem(
-        data._REMOTE, "mnist", (label, (data._Remote("npz", remote.fname, remote.subdir, sha),))
-    )
+    label, (remote,) = keras_cache._REMOTE["mnist"]
+    remote = keras_cache._Remote("npz", remote.fname, remote.subdir, sha)
+    monkeypatch.setitem(keras_cache._REMOTE, "mnist", (label, (remote,)))
 
 
 def test_mnist_download_and_cache(
@@ -748,7 +754,7 @@ def test_mnist_cache_with_wrong_hash_is_not_trusted(
 
     monkeypatch.setattr(keras_mod.utils, "get_file", offline)
     expect_error(lambda: load_dataset("mnist", None), "could not download MNIST")
-    assert calls[0]["file_hash"] == data._MNIST_SHA256
+    assert calls[0]["file_hash"] == keras_cache._MNIST_SHA256
     assert calls[0]["cache_dir"] == str(keras_home)
     assert (
         calls[0]["origin"]
@@ -767,7 +773,7 @@ def test_fashion_mnist_download_and_cache(
     assert (ds.name, ds.source) == ("fashion_mnist", "keras.datasets.fashion_mnist")
     cached = keras_home / "datasets" / "fashion-mnist"
     assert sorted(p.name for p in cached.iterdir()) == sorted(files)
-    monkeypatch.setattr(data, "_KERAS_ORIGIN", "file:///nonexistent/")
+    monkeypatch.setattr(keras_cache, "_KERAS_ORIGIN", "file:///nonexistent/")
     assert load_dataset("fashion_mnist", None).sha256 == ds.sha256
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, ImageFilter
 
-from mnistctl.data import images as imageprep
+from mnistctl.data import digitcrop
 from mnistctl.data.images import MAX_PIXELS, load_digit, prepare_digit
 from mnistctl.errors import UserError
 
@@ -222,7 +222,7 @@ def test_thin_pen_strokes_in_a_big_picture_are_thickened() -> None:
     out = prepare_digit(img)
     assert_mnist_like(out)
     # Without thickening a 4 px stroke on a 1000 px digit would be 0.08 px wide.
-    assert imageprep._stroke_width(out.astype(np.float64)) >= imageprep.TARGET_WIDTH
+    assert digitcrop.stroke_width(out.astype(np.float64)) >= digitcrop.TARGET_WIDTH
 
 
 def test_mnist_sized_thin_strokes_are_not_thickened() -> None:

@@ -1,1 +1,7 @@
-"""Data sets and their formats (npz, IDX, the Keras cache) and users' own images."""
+"""Data sets and their formats (npz, IDX, the Keras cache) and users' own images.
+
+``datasets.load_dataset`` reads a data set (``npz.py``, ``idx.py``, ``keras_cache.py``) and
+checks its arrays (``arrays.py``); ``files.py`` opens data files safely. ``images.load_digit``
+reads a user's picture (``streams.py`` for pipes) and ``images.prepare_digit`` makes it
+MNIST-like (``digitprep.py``, ``digitcrop.py``).
+"""
