@@ -1,3 +1,3 @@
-from mnistctl.cli import main
+from mnistctl.entry import main
 
 main()

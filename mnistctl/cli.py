@@ -1,11 +1,15 @@
-"""The command line: thin adapters from arguments to one library call each.
+"""The command line: parse arguments, call one command, render its result.
 
-Nothing here imports TensorFlow, Keras, matplotlib or Pillow at import time: the commands that
-need them import the modules that do, so ``--help`` and ``validate`` stay instant.
+Each command here is a thin adapter: the work happens in ``commands/`` (which return results
+as data and never print) and the look in ``ui/``. Nothing here imports TensorFlow, Keras,
+matplotlib or Pillow at import time, so ``--help``, ``validate``, ``summary`` and ``schema``
+stay instant. Every user-facing failure is one line on stderr and exit code 1; with ``--json``
+a JSON error document on stdout too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -26,6 +30,7 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+EXIT_INTERRUPTED = 130
 
 SetOpt = Annotated[
     list[str] | None,
@@ -62,25 +67,37 @@ RunsDirOpt = Annotated[
 ]
 
 
-def _guard(action: Callable[[], T], *, tensorflow: bool = False) -> T:
-    """Run a command body; a user-facing error becomes one clean message and exit 1.
+def _guard(action: Callable[[], T], *, json_: bool = False, tensorflow: bool = False) -> T:
+    """Run a command; a user-facing error becomes one clean line (and, with ``--json``, a JSON
+    error document on stdout) and exit 1; Ctrl-C exits 130.
 
     ``tensorflow``: the command imports TensorFlow, whose native log lines go to a log file.
     """
     from mnistctl.ml.native_log import native_stderr_to_log
-    from mnistctl.ui.render import render_errors, stderr_console
+    from mnistctl.ui.console import print_json, stderr_console
+    from mnistctl.ui.errors import error_json, render_errors
 
     try:
         if tensorflow:
             with native_stderr_to_log():
-                return _guard(action)
+                return action()
         return action()
     except (UserError, UserErrors) as err:
         render_errors(err, stderr_console())
+        if json_:
+            with contextlib.suppress(UserError):  # stdout itself failed: stderr says so
+                print_json(error_json(err))
         raise typer.Exit(code=1) from None
     except KeyboardInterrupt:
         stderr_console().print("interrupted", style="yellow")
-        raise typer.Exit(code=130) from None
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _usage_error(message: str) -> typer.Exit:
+    from mnistctl.ui.console import stderr_console
+
+    stderr_console().print(f"error: {message}", markup=False)
+    return typer.Exit(code=2)
 
 
 @app.command()
@@ -90,34 +107,20 @@ def validate(
     json_: JsonOpt = False,
 ) -> None:
     """Check specs: YAML, schema, graph, shapes and fit to the data. Never imports TensorFlow."""
-    from mnistctl.spec import load_spec
-    from mnistctl.ui.render import print_json, render_errors, stderr_console
+    from mnistctl.commands.validate import validate_specs
+    from mnistctl.ui.console import plain, print_json, stderr_console
+    from mnistctl.ui.errors import render_errors
 
-    results: list[dict[str, Any]] = []
-    failed = False
     console = stderr_console()
-    for path in specs:
-        try:
-            spec = load_spec(path, set_ or [])
-        except (UserError, UserErrors) as err:
-            failed = True
-            errs = err.errors if isinstance(err, UserErrors) else [err]
-            results.append(
-                {"file": str(path), "valid": False, "errors": [e.one_line() for e in errs]}
-            )
-            render_errors(err, console)
-            continue
-        info = spec.model_info
-        results.append(
-            {"file": str(path), "valid": True, "name": spec.name, "total_params": info.total}
-        )
-        if not json_:
-            console.print(
-                f"{path}: ok ({spec.name}: {len(info.layers)} layers, {info.total:,} parameters)"
-            )
+    results = validate_specs(specs, set_ or [])
+    for result in results:
+        if result.errors is not None:
+            render_errors(result.errors, console)
+        elif not json_:
+            console.print(plain(result.message()))
     if json_:
-        print_json(results)
-    if failed:
+        _guard(lambda: print_json([r.to_json() for r in results]))
+    if any(r.errors is not None for r in results):
         raise typer.Exit(code=1)
 
 
@@ -129,21 +132,26 @@ def summary(
 ) -> None:
     """Per-layer output shapes and parameter counts, like Keras's model.summary()."""
     from mnistctl.spec import load_spec
-    from mnistctl.ui.render import print_json, render_summary, stdout_console
+    from mnistctl.ui.console import print_json, stdout_console
+    from mnistctl.ui.tables import render_summary
 
-    loaded = _guard(lambda: load_spec(spec, set_ or []))
-    if json_:
-        print_json(loaded.model_info.to_json(loaded.name))
-    else:
-        render_summary(loaded.name, loaded.model_info, stdout_console())
+    def run() -> None:
+        loaded = load_spec(spec, set_ or [])
+        if json_:
+            print_json(loaded.info.to_json(loaded.name))
+        else:
+            render_summary(loaded.name, loaded.info, stdout_console())
+
+    _guard(run, json_=json_)
 
 
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a spec."""
     from mnistctl.spec.schema import schema_text
+    from mnistctl.ui.console import stdout
 
-    sys.stdout.write(schema_text())
+    _guard(lambda: stdout().write(schema_text()))
 
 
 @app.command()
@@ -160,36 +168,33 @@ def train(
 ) -> None:
     """Build, compile and fit a model; writes a run directory and shows live progress."""
     if (spec is None) == (resume is None):
-        from mnistctl.ui.render import stderr_console
+        raise _usage_error("give a SPEC to train, or --resume RUN to continue a run (not both)")
+    if resume is not None and set_:
+        raise _usage_error("--set cannot change a run being resumed")
 
-        stderr_console().print(
-            "error: give a SPEC to train, or --resume RUN to continue a run (not both)"
-        )
-        raise typer.Exit(code=2)
-    from mnistctl.commands.train import resume_run, train_spec
+    def run() -> int:
+        from mnistctl.commands.train import resume_run, train_spec
+        from mnistctl.ui.console import print_json, stderr_console, stdout_console
+        from mnistctl.ui.progress import make_reporter
+        from mnistctl.ui.results import render_train, render_train_notes
 
-    if resume is not None:
-        if set_:
-            from mnistctl.ui.render import stderr_console
+        err = stderr_console()
+        reporter = make_reporter(err, plain=json_)
+        if resume is not None:
+            result = resume_run(resume, runs_dir=runs_dir, data=data, reporter=reporter)
+        else:
+            assert spec is not None
+            result = train_spec(
+                spec, set_ or [], data=data, runs_dir=runs_dir or Path("runs"), reporter=reporter
+            )
+        render_train_notes(result, err)
+        if json_:
+            print_json(result.to_json())
+        else:
+            render_train(result, stdout_console())
+        return result.exit_code
 
-            stderr_console().print("error: --set cannot change a run being resumed")
-            raise typer.Exit(code=2)
-        code = _guard(
-            lambda: resume_run(resume, json_output=json_, runs_dir=runs_dir), tensorflow=True
-        )
-    else:
-        assert spec is not None
-        code = _guard(
-            lambda: train_spec(
-                spec,
-                set_ or [],
-                data=data,
-                runs_dir=runs_dir or Path("runs"),
-                json_output=json_,
-            ),
-            tensorflow=True,
-        )
-    raise typer.Exit(code=code)
+    raise typer.Exit(code=_guard(run, json_=json_, tensorflow=True))
 
 
 @app.command()
@@ -200,12 +205,22 @@ def evaluate(
     json_: JsonOpt = False,
 ) -> None:
     """Test-set loss, accuracy, per-class metrics and the confusion matrix of a run."""
-    from mnistctl.commands.evaluate import evaluate_run
 
-    _guard(
-        lambda: evaluate_run(run, data=data, json_output=json_, runs_dir=runs_dir),
-        tensorflow=True,
-    )
+    def body() -> None:
+        from mnistctl.commands.evaluate import evaluate_run, save_evaluation
+        from mnistctl.ui.console import plain, print_json, stdout_console
+        from mnistctl.ui.results import render_evaluate
+
+        result = evaluate_run(run, data=data, runs_dir=runs_dir)
+        if json_:
+            print_json(result.to_json())
+        else:
+            render_evaluate(result, stdout_console())
+        saved = save_evaluation(result)  # shown first: a read-only run loses only this file
+        if not json_:
+            stdout_console().print(plain(f"saved: {saved}"), soft_wrap=True)
+
+    _guard(body, json_=json_, tensorflow=True)
 
 
 @app.command()
@@ -215,9 +230,15 @@ def plot(
     runs_dir: FindRunsOpt = None,
 ) -> None:
     """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
-    from mnistctl.commands.plot import plot_run
 
-    _guard(lambda: plot_run(run, data=data, runs_dir=runs_dir), tensorflow=True)
+    def body() -> None:
+        from mnistctl.commands.plot import plot_run
+        from mnistctl.ui.console import stdout_console
+        from mnistctl.ui.results import render_plot
+
+        render_plot(plot_run(run, data=data, runs_dir=runs_dir), stdout_console())
+
+    _guard(body, tensorflow=True)
 
 
 @app.command()
@@ -228,20 +249,38 @@ def predict(
     json_: JsonOpt = False,
 ) -> None:
     """The digit in each image, with probabilities."""
-    from mnistctl.commands.predict import predict_images
 
-    _guard(
-        lambda: predict_images(run, images, json_output=json_, runs_dir=runs_dir),
-        tensorflow=True,
-    )
+    def body() -> None:
+        from mnistctl.commands.predict import predict_images
+        from mnistctl.ui.console import print_json, stdout_console
+        from mnistctl.ui.results import render_predict
+
+        result = predict_images(run, images, runs_dir=runs_dir)
+        if json_:
+            print_json(result.to_json())
+        else:
+            render_predict(result, stdout_console())
+
+    _guard(body, json_=json_, tensorflow=True)
 
 
 def main() -> None:
+    """The console script: run the app; leave at once after an interrupted run was closed."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    code: Any = 0
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        code = EXIT_INTERRUPTED
+    except SystemExit as exc:
+        code = exc.code
+    if code in (EXIT_INTERRUPTED, 128 + 15):
+        # The run's record and checkpoint are on disk; skip TensorFlow's slow teardown.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(int(code))
+    sys.exit(code)
 
 
 if __name__ == "__main__":

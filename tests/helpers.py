@@ -123,8 +123,12 @@ def assert_user_error(result: Result, *fragments: str, lines: int | None = 1) ->
     assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
     err = result.stderr
     assert "Traceback" not in err and "Traceback" not in result.stdout, err
-    assert result.stdout == "", result.stdout
     got = err.strip().splitlines()
+    if result.stdout:  # --json: one JSON error document, the same error as on stderr
+        doc = json.loads(result.stdout)
+        assert set(doc) == {"error", "errors"}, doc
+        assert doc["error"]["one_line"] == got[0].removeprefix("error: "), (doc, got)
+        assert doc["errors"][0] == doc["error"]["one_line"]
     assert got, "no message on stderr"
     if lines is not None:
         assert len(got) == lines, err

@@ -190,10 +190,15 @@ def test_summary_error_is_one_line_and_exit_1(cli: Any) -> None:
     assert result.stderr.startswith(f"{bad}:7:47: model.layers[3].kernel_size: ")
 
 
-def test_summary_json_error_keeps_stdout_empty(cli: Any) -> None:
-    result = cli("summary", "--json", INVALID / "graph_no_input.yaml")
+def test_summary_json_error_is_a_json_document(cli: Any) -> None:
+    bad = INVALID / "graph_no_input.yaml"
+    result = cli("summary", "--json", bad)
     assert result.exit_code == 1
-    assert result.stdout == ""
+    doc = json.loads(result.stdout)
+    assert doc["error"]["message"] == "the first layer must be an Input"
+    assert (doc["error"]["file"], doc["error"]["line"], doc["error"]["column"]) == (str(bad), 4, 7)
+    assert doc["error"]["path"] == "model.layers[0]"
+    assert result.stderr.splitlines()[0] == doc["error"]["one_line"]
 
 
 # --- --set ------------------------------------------------------------------------------------
@@ -408,7 +413,7 @@ def loaded():
         """
         from mnistctl.spec import loader, graph, schema, yamlload, layers, options
         from mnistctl import errors
-        from mnistctl.ui import render
+        from mnistctl.ui import console, errors as ui_errors, results, tables
         loader.load_spec(CNN, ["train.epochs=1"])
         """,
     ],

@@ -48,8 +48,16 @@ def test_every_example_spec_is_listed() -> None:
 
 
 def test_every_module_is_in_the_layout() -> None:
-    layout = README.split("## Development", 1)[1]
-    for module in sorted((ROOT / "mnistctl").glob("*.py")):
+    """README's "How the code is laid out" names every folder and every module in it."""
+    layout = README.split("### How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    for module in sorted((ROOT / "mnistctl").rglob("*.py")):
         if module.name in ("__init__.py", "__main__.py"):
             continue
-        assert re.search(rf"`{re.escape(module.name)}`", layout), module.name
+        folder = module.parent.relative_to(ROOT / "mnistctl").as_posix()
+        if folder == ".":
+            assert re.search(rf"`{re.escape(module.name)}`", layout), module.name
+            continue
+        section = layout.split(f"`{folder.split('/')[0]}/`", 1)
+        assert len(section) == 2, f"README's layout has no {folder}/"
+        part = section[1].split("\n- ", 1)[0]
+        assert re.search(rf"`{re.escape(module.name)}`", part), f"{folder}/{module.name}"

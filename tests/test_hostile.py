@@ -37,7 +37,7 @@ from helpers import (
 )
 
 from mnistctl.errors import UserError
-from mnistctl.runs import files as runs
+from mnistctl.runs import layout, record
 
 # --------------------------------------------------------------------------------------------
 # fixtures
@@ -260,31 +260,31 @@ def _resumable(folder: Path, kit: Kit) -> Path:
     (run / "checkpoint-1.keras").write_bytes(kit.good_model.read_bytes())
     row = {"epoch": 1, "loss": 2.0, "accuracy": 0.2}
     state = {"epochs_completed": 1, "checkpoint": "checkpoint-1.keras", "history": [row]}
-    (run / runs.STATE).write_text(json.dumps(state))
+    (run / record.STATE).write_text(json.dumps(state))
     return run
 
 
 STATE_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # case: (file, content, fragments)
-    "state-not-json": (runs.STATE, "{not json", ("damaged json file",)),
-    "state-a-list": (runs.STATE, "[1, 2]", ("damaged run state",)),
+    "state-not-json": (record.STATE, "{not json", ("damaged json file",)),
+    "state-a-list": (record.STATE, "[1, 2]", ("damaged run state",)),
     "state-epochs-text": (
-        runs.STATE,
+        record.STATE,
         '{"epochs_completed": "many", "checkpoint": "checkpoint-1.keras", "history": []}',
         ("damaged run state",),
     ),
     "state-history-text": (
-        runs.STATE,
+        record.STATE,
         '{"epochs_completed": 1, "checkpoint": "checkpoint-1.keras", "history": "x"}',
         ("damaged run state",),
     ),
     "state-checkpoint-escapes": (
-        runs.STATE,
+        record.STATE,
         '{"epochs_completed": 1, "checkpoint": "../../../good.keras", "history": [{"loss": 1}]}',
         ("damaged run state",),
     ),
     "state-too-many-epochs": (
-        runs.STATE,
+        record.STATE,
         '{"epochs_completed": 99, "checkpoint": "checkpoint-99.keras", "history": []}',
         ("damaged run state",),
     ),
@@ -359,7 +359,7 @@ def test_run_names_never_leave_the_runs_dir(tmp_path: Path, name: str) -> None:
     runs_dir = tmp_path / "inner" / "runs"
     runs_dir.mkdir(parents=True)
     try:
-        run = runs.new_run_dir(runs_dir, name)
+        run = layout.new_run_dir(runs_dir, name)
     except UserError as err:
         assert "invalid run name" in str(err)
     else:  # a backslash is a plain character on POSIX: allowed only as one folder inside

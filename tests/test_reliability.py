@@ -12,10 +12,12 @@ uninterrupted run) on 2,000 real training digits (about half a second an epoch a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -35,7 +37,7 @@ from helpers import (
     subprocess_env,
 )
 
-from mnistctl.runs import files as runs
+from mnistctl.runs import history, record
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +165,7 @@ def assert_files_whole(run: Path) -> list[str]:
         if path.suffix == ".json":
             json.loads(path.read_text())
         elif path.suffix == ".csv":
-            runs.read_history(path)
+            history.read_history(path)
         elif path.suffix == ".yaml":
             yaml.safe_load(path.read_text())
         elif path.suffix == ".keras":
@@ -174,7 +176,7 @@ def assert_files_whole(run: Path) -> list[str]:
 
 
 def epochs_in(run: Path) -> list[int]:
-    return [int(r["epoch"]) for r in runs.read_history(run / "history.csv")]
+    return [int(r["epoch"]) for r in history.read_history(run / "history.csv")]
 
 
 def resume(run: Path, *extra: str) -> dict[str, Any]:
@@ -190,7 +192,7 @@ def assert_completed(run: Path) -> dict[str, Any]:
     assert metrics["epochs_completed"] == EPOCHS
     assert epochs_in(run) == list(range(1, EPOCHS + 1))  # no gap, no repeat
     assert (run / "model.keras").is_file()
-    assert not list(run.glob("checkpoint-*.keras")) and not (run / runs.STATE).exists()
+    assert not list(run.glob("checkpoint-*.keras")) and not (run / record.STATE).exists()
     assert assert_files_whole(run) == []
     return metrics
 
@@ -212,7 +214,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_completes(
     run = only_run(tmp_path)
     metrics = read_json(run / "metrics.json")
     assert metrics["status"] == "interrupted", metrics
-    assert "pid" not in metrics
+    assert "pid" not in metrics and "owner" not in metrics
     done = metrics["epochs_completed"]
     assert 1 <= done < EPOCHS
     assert epochs_in(run) == list(range(1, done + 1))
@@ -220,7 +222,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_completes(
     assert assert_files_whole(run) == []  # includes loading model.keras (and the checkpoint)
     evaluated = cli("evaluate", run, "--json")
     assert evaluated.exit_code == 0, evaluated.stderr
-    interrupted_history = runs.read_history(run / "history.csv")
+    interrupted_history = history.read_history(run / "history.csv")
     _check_closing_a_finished_but_unclosed_run(run, done, t.proc.pid, tmp_path / "closing")
 
     out = resume(run)
@@ -228,7 +230,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_completes(
     assert len(out["history"]["loss"]) == EPOCHS
     assert_completed(run)
     # the epochs from before the interruption are kept as they were
-    assert runs.read_history(run / "history.csv")[:done] == interrupted_history
+    assert history.read_history(run / "history.csv")[:done] == interrupted_history
 
     again = cli("train", "--resume", run)
     assert again.exit_code == 0, again.stderr
@@ -245,7 +247,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_completes(
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     straight = json.loads(result.stdout)["history"]
-    resumed = runs.history_columns(runs.read_history(run / "history.csv"))
+    resumed = history.history_columns(history.read_history(run / "history.csv"))
     assert set(straight) == set(resumed)
     assert straight == resumed
 
@@ -263,7 +265,10 @@ def _check_closing_a_finished_but_unclosed_run(
     (closing / "spec.yaml").write_text(text.replace(f"  epochs: {EPOCHS}\n", f"  epochs: {done}\n"))
     (closing / "model.keras").unlink()
     metrics = read_json(closing / "metrics.json")
-    metrics.update(status="running", pid=dead_pid)
+    # as the run would have recorded it, had its spec asked for these epochs: a run refuses a
+    # spec.yaml that is not the one it wrote (test_hostile checks that)
+    metrics["files"]["spec.yaml"] = hashlib.sha256((closing / "spec.yaml").read_bytes()).hexdigest()
+    metrics.update(status="training", owner={"pid": dead_pid, "host": socket.gethostname()})
     (closing / "metrics.json").write_text(json.dumps(metrics))
     out = resume(closing)
     assert out["epochs_run"] == 0 and out["status"] == "completed"
@@ -271,7 +276,7 @@ def _check_closing_a_finished_but_unclosed_run(
     assert metrics["status"] == "completed" and "test" in metrics
     assert (closing / "model.keras").is_file()
     assert epochs_in(closing) == list(range(1, done + 1))
-    assert not (closing / runs.STATE).exists()
+    assert not (closing / record.STATE).exists()
     assert assert_files_whole(closing) == []
 
 
@@ -291,8 +296,8 @@ def test_sigkill_loses_at_most_the_epoch_in_flight(
     assert code == -signal.SIGKILL
     reported = sum(1 for line in stderr.splitlines() if line.startswith("epoch "))
     metrics = read_json(run / "metrics.json")
-    assert metrics["status"] == "running"  # nobody could mark it; resume sees the pid is gone
-    state = read_json(run / runs.STATE)
+    assert metrics["status"] == "training"  # nobody could mark it; resume sees the pid is gone
+    state = read_json(run / record.STATE)
     kept = state["epochs_completed"]
     assert kept >= reported >= 1  # every epoch reported finished was kept
     assert epochs_in(run) == list(range(1, kept + 1))
@@ -304,7 +309,7 @@ def test_sigkill_loses_at_most_the_epoch_in_flight(
         assert not (run / "model.keras").exists()
         missing = cli("evaluate", run)
         assert missing.exit_code == 1 and "no model.keras" in missing.stderr
-        assert "'running'" in missing.stderr and "resume" in missing.stderr
+        assert "'training'" in missing.stderr and "resume" in missing.stderr
 
     out = resume(run)
     assert out["epochs_run"] == EPOCHS - kept
@@ -330,7 +335,7 @@ def test_second_ctrl_c_exits_at_once(tmp_path: Path, data: Path, training: list[
     assert assert_files_whole(run) == []
     metrics = read_json(run / "metrics.json")
     # it exited without closing the run: still marked running (pid gone), no epoch finished
-    assert metrics["status"] == "running" and metrics["epochs_completed"] == 0
+    assert metrics["status"] == "training" and metrics["epochs_completed"] == 0
     assert not (run / "model.keras").exists()
 
     out = resume(run)  # nothing was finished: resume trains from the start

@@ -29,7 +29,7 @@ from helpers import (
     write_spec,
 )
 
-from mnistctl.runs import files as runs
+from mnistctl.runs import history, layout, record
 
 N_TRAIN, N_TEST = 1000, 200
 OVERRIDES = ("--set", "train.epochs=3", "--set", "model.layers.1.units=48")
@@ -63,7 +63,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
 
 
 def history_rows(run: Path) -> list[dict[str, float]]:
-    return runs.read_history(run / "history.csv")
+    return history.read_history(run / "history.csv")
 
 
 # --- train ----------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_run_directory_is_complete(trained: Trained) -> None:
     run = trained.run
     assert run.parent == (trained.work / "runs" / "tiny").resolve()
     assert re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", run.name)
-    for name in runs.RUN_FILES:
+    for name in layout.RUN_FILES:
         assert (run / name).is_file(), name
     # spec.yaml: the resolved spec, overrides applied, the data path made absolute
     text = (run / "spec.yaml").read_text()
@@ -111,7 +111,7 @@ def test_run_directory_is_complete(trained: Trained) -> None:
     # plots, and nothing left over from training
     assert (run / "plots" / "learning_curves.png").read_bytes()[:8] == PNG
     assert not list(run.glob("checkpoint-*.keras"))
-    assert not (run / runs.STATE).exists()
+    assert not (run / record.STATE).exists()
     assert no_tmp_files(run) == []
 
 

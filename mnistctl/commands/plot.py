@@ -2,43 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mnistctl.runs import files as runs
+from mnistctl.commands.common import open_run
+from mnistctl.ml.evaluation import confusion_matrix, on_test_set
+from mnistctl.runs import layout
+from mnistctl.runs.history import history_columns, read_history
+from mnistctl.spec.model import class_names
+from mnistctl.ui.plots import (
+    plot_confusion_matrix,
+    plot_learning_curves,
+    plot_misclassified,
+    plot_model_graph,
+)
 
 
-def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None = None) -> list[Path]:
-    from mnistctl.commands.evaluate import confusion_matrix, test_run
-    from mnistctl.ui.plots import (
-        plot_confusion_matrix,
-        plot_learning_curves,
-        plot_misclassified,
-        plot_model_graph,
-    )
-    from mnistctl.ui.render import CLASS_NAMES, stdout_console
+@dataclass(frozen=True)
+class PlotResult:
+    run_dir: Path
+    files: list[Path]
 
-    run = runs.find_run(run_arg, runs_dir)
-    out = run / "plots"
-    result = test_run(run, data)  # checks spec, model and data before anything is drawn
-    names = CLASS_NAMES.get(result.spec.data.dataset, CLASS_NAMES["mnist"])
-    history = runs.history_columns(runs.read_history(run / "history.csv"))
-    pred = result.predicted
-    true = result.dataset.y_test.astype(np.int64)
+
+def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None) -> PlotResult:
+    opened = open_run(run_arg, runs_dir)
+    spec, out = opened.spec, opened.run_dir / layout.PLOTS
+    history = history_columns(read_history(opened.run_dir / layout.HISTORY))
+    dataset = opened.load_data(data)  # spec, model and data are checked before anything is drawn
+    result = on_test_set(opened.load_model(), spec, dataset)
+    names = list(class_names(spec.data.dataset))
+    pred, true = result.predicted, result.labels
     wrong = np.flatnonzero(pred != true)
     confidence = result.probabilities[wrong, pred[wrong]]
     wrong = wrong[np.argsort(-confidence, kind="stable")]  # the most confident mistakes first
-    written = [
-        plot_learning_curves(history, out / "learning_curves.png", title=result.spec.name),
+    files = [
+        plot_learning_curves(history, out / "learning_curves.png", title=spec.name),
         plot_confusion_matrix(
             confusion_matrix(true, pred),
             out / "confusion_matrix.png",
             labels=names,
-            title=result.spec.name,
+            title=spec.name,
         ),
         plot_misclassified(
-            result.dataset.x_test[wrong],
+            dataset.x_test[wrong],
             true[wrong].tolist(),
             pred[wrong].tolist(),
             result.probabilities[wrong, pred[wrong]].tolist(),
@@ -46,12 +54,7 @@ def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None = None) 
             labels=names,
         ),
         plot_model_graph(
-            result.spec.model_info.to_json(result.spec.name)["layers"],
-            out / "model.png",
-            title=result.spec.name,
+            spec.info.to_json(spec.name)["layers"], out / "model.png", title=spec.name
         ),
     ]
-    console = stdout_console()
-    for path in written:
-        console.print(str(path), markup=False, highlight=False, soft_wrap=True)
-    return written
+    return PlotResult(opened.run_dir, files)

@@ -3,27 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mnistctl.commands.common import open_run
+from mnistctl.data.images import load_digit
 from mnistctl.errors import UserError, UserErrors
-from mnistctl.runs import files as runs
+from mnistctl.spec.model import class_names
+
+
+@dataclass(frozen=True)
+class Prediction:
+    file: str
+    label: int
+    probabilities: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "label": self.label, "probabilities": self.probabilities}
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    run_dir: Path
+    name: str
+    class_names: tuple[str, ...]
+    predictions: list[Prediction]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [p.to_json() for p in self.predictions]
 
 
 def predict_images(
-    run_arg: Path,
-    images: Sequence[Path],
-    *,
-    json_output: bool,
-    runs_dir: Path | None = None,
-) -> None:
-    from mnistctl.data.images import load_digit
-
-    run = runs.find_run(run_arg, runs_dir)
-    spec = runs.load_run_spec(run)
-    model_file = runs.model_path(run)
+    run_arg: Path, images: Sequence[Path], *, runs_dir: Path | None
+) -> PredictResult:
+    opened = open_run(run_arg, runs_dir)
     digits, errors = [], []
     for path in images:  # every image is checked before TensorFlow starts
         try:
@@ -32,35 +48,15 @@ def predict_images(
             errors.append(err)
     if errors:
         raise UserErrors(errors)
-    from mnistctl.ml.modelfile import load_model
-    from mnistctl.ui.render import CLASS_NAMES, print_json, stdout_console
-
-    model = load_model(model_file, compile=False)
-    input_shape = spec.model_info.layers[0].output_shape
-    batch = np.stack(digits).astype(np.float32).reshape((-1, *input_shape))
+    model = opened.load_model()
+    batch = np.stack(digits).astype(np.float32).reshape((-1, *opened.spec.info.input_shape))
     probabilities = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
-    results: list[dict[str, Any]] = [
-        {"file": str(path), "label": int(p.argmax()), "probabilities": [float(v) for v in p]}
-        for path, p in zip(images, probabilities, strict=True)
-    ]
-    if json_output:
-        print_json(results)
-        return
-    from rich.table import Table
-
-    names = CLASS_NAMES.get(spec.data.dataset, CLASS_NAMES["mnist"])
-    table = Table(title=f"{spec.name}: predictions", title_justify="left")
-    table.add_column("file", overflow="fold")
-    table.add_column("label", justify="right")
-    table.add_column("top 3 (probability)")
-    for row in results:
-        probs = np.asarray(row["probabilities"])
-        top = np.argsort(-probs)[:3]
-        label = int(row["label"])
-        shown = str(label) if names[label] == str(label) else f"{label} {names[label]}"
-        table.add_row(
-            row["file"],
-            shown,
-            "  ".join(f"{names[i]}: {probs[i]:.1%}" for i in top),
-        )
-    stdout_console().print(table)
+    return PredictResult(
+        run_dir=opened.run_dir,
+        name=opened.spec.name,
+        class_names=class_names(opened.spec.data.dataset),
+        predictions=[
+            Prediction(str(path), int(p.argmax()), [float(v) for v in p])
+            for path, p in zip(images, probabilities, strict=True)
+        ],
+    )

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mnistctl.errors import Location, UserError
-from mnistctl.runs.files import write_with
+from mnistctl.runs.atomic import write_with
 
 if TYPE_CHECKING:
     import keras
+
+    from mnistctl.spec import Spec
 
 
 def save_model(model: keras.Model, target: Path, *, include_optimizer: bool = True) -> None:
@@ -68,3 +70,28 @@ def load_model(path: Path, *, compile: bool = True) -> keras.Model:
             expected="a .keras file written by Keras 3",
             received=f"{type(exc).__name__}: {text[:200]}",
         ) from None
+
+
+def check_matches(model: keras.Model, spec: Spec, path: Path) -> None:
+    """Refuse a model that is not the model of ``spec`` (layer names, output shapes and
+    parameter counts): a foreign checkpoint, or a run whose spec was edited."""
+    expected = [(layer.name, layer.output_shape, layer.params) for layer in spec.info.layers]
+    try:
+        received = [
+            (layer.name, tuple(layer.output.shape[1:]), int(layer.count_params()))
+            for layer in model.layers
+        ]
+    except (AttributeError, ValueError):
+        received = []
+    if expected != received:
+        diff = next(
+            (f"{e} vs {r}" for e, r in zip(expected, received, strict=False) if e != r),
+            f"{len(expected)} layers vs {len(received)}",
+        )
+        raise UserError(
+            "the model file is not a model of this run's spec",
+            Location(str(path)),
+            expected="the layers, shapes and parameters of the run's spec.yaml",
+            received=f"(name, output shape, parameters) {diff}",
+            hint="the spec or the model file was replaced after training; train a new run",
+        )

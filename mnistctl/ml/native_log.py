@@ -1,10 +1,12 @@
-"""Keeping TensorFlow's native log lines off the user's terminal.
+"""Keeping TensorFlow's native log lines off the user's terminal, without clobbering anything.
 
 TensorFlow 2.21 writes INFO lines (oneDNN, CUDA probing, tf.data attributes) to file descriptor
 2 from C++ before its log level is read, so ``TF_CPP_MIN_LOG_LEVEL`` cannot silence them. For the
-commands that import TensorFlow we point descriptor 2 at a log file and give Python's
-``sys.stderr`` (rich, warnings, errors) a duplicate of the real stderr. ``MNISTCTL_TF_LOG=show``
-turns this off.
+commands that import TensorFlow, descriptor 2 points at a private log file of this process
+(created exclusively in the temp folder: a planted file or symlink is never followed or
+truncated) and Python's ``sys.stderr`` (rich, warnings, errors) keeps the real stderr.
+``train`` moves the log into its run directory (``RUN/tensorflow.log``); other commands delete
+it when they end. ``MNISTCTL_TF_LOG=show`` turns all this off.
 """
 
 from __future__ import annotations
@@ -12,40 +14,37 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-
-def native_log_path() -> Path:
-    return (
-        Path(tempfile.gettempdir())
-        / f"mnistctl-tf-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
-    )
+_current: Path | None = None  # this process's log file, while redirected
 
 
 @contextlib.contextmanager
 def native_stderr_to_log() -> Iterator[None]:
+    global _current
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         real_fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         real_fd = -1
-    if real_fd != 2 or os.environ.get("MNISTCTL_TF_LOG") == "show":
-        yield  # not a real process stderr (tests) or asked to show everything
+    if real_fd != 2 or os.environ.get("MNISTCTL_TF_LOG") == "show" or _current is not None:
+        yield  # not a real process stderr (tests), asked to show everything, or nested
+        return
+    try:
+        log_fd, name = tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
+    except OSError:
+        yield
         return
     sys.stderr.flush()
     saved = os.dup(2)
     old_stderr = sys.stderr
-    try:
-        log_fd = os.open(native_log_path(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError:
-        os.close(saved)
-        yield
-        return
     os.dup2(log_fd, 2)
     os.close(log_fd)
+    _current = Path(name)
     sys.stderr = io.TextIOWrapper(
         os.fdopen(saved, "wb", buffering=0, closefd=False),
         encoding=old_stderr.encoding or "utf-8",
@@ -61,3 +60,29 @@ def native_stderr_to_log() -> Iterator[None]:
         sys.stderr = old_stderr
         os.dup2(saved, 2)
         os.close(saved)
+        if _current is not None and _current.parent == Path(tempfile.gettempdir()):
+            _current.unlink(missing_ok=True)  # not moved into a run: nobody will look for it
+        _current = None
+
+
+def move_into(target: Path) -> None:
+    """Continue this process's native log in ``target`` (a run's tensorflow.log), with what
+    was logged so far. Never follows a symlink there; a failure leaves the log where it was."""
+    global _current
+    if _current is None:
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(target, flags, 0o644)
+    except OSError:
+        return
+    try:
+        with open(_current, "rb") as src, os.fdopen(os.dup(fd), "ab") as dst:
+            shutil.copyfileobj(src, dst)
+        os.dup2(fd, 2)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    _current.unlink(missing_ok=True)
+    _current = target

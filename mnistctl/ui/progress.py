@@ -1,14 +1,14 @@
 """Showing training progress: live rich bars in a terminal, plain lines elsewhere.
 
-Training reports through ``Reporter`` (called by the Keras callback in ``train.py``); nothing
-here knows about Keras. Everything goes to stderr, so ``--json`` keeps stdout clean.
+Training reports through the ``Reporter`` protocol of ``ml/training.py`` (called by its Keras
+callback); nothing here knows about Keras. Everything goes to stderr, so ``--json`` keeps
+stdout clean.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -32,17 +32,10 @@ def format_logs(logs: Mapping[str, float], keys: tuple[str, ...] = SHOWN) -> str
     return "  ".join(parts)
 
 
-class Reporter(Protocol):
-    def start(self, first_epoch: int, epochs: int, steps: int) -> None: ...
-    def epoch_start(self, epoch: int) -> None: ...
-    def batch(self, step: int, logs: Mapping[str, float]) -> None: ...
-    def epoch_end(self, epoch: int, logs: Mapping[str, float], seconds: float) -> None: ...
-    def note(self, text: str) -> None: ...
-    def stop(self) -> None: ...
-
-
 class PlainReporter:
     """One line per epoch: for logs, pipes and ``--json``."""
+
+    live = False  # no per-batch updates
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -80,6 +73,8 @@ class PlainReporter:
 class RichReporter:
     """An epoch bar and a batch bar with loss, accuracy and ETA; redrawn at most 10 times a
     second so the display costs nothing next to training."""
+
+    live = True  # wants per-batch updates
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -140,7 +135,7 @@ class RichReporter:
         self.progress.stop()
 
 
-def make_reporter(console: Console, *, plain: bool) -> Reporter:
+def make_reporter(console: Console, *, plain: bool) -> PlainReporter | RichReporter:
     if plain or not console.is_terminal:
         return PlainReporter(console)
     return RichReporter(console)

@@ -1,12 +1,7 @@
-"""Terminal rendering: errors with excerpts, the summary table, metric tables.
-
-Everything shown to a person goes through here; computation never prints.
-"""
+"""Rich tables: the model summary, metrics, per-class results, the confusion matrix."""
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,90 +9,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mnistctl.errors import UserError, UserErrors
-from mnistctl.spec.model import ModelInfo
-
-CLASS_NAMES = {
-    "mnist": [str(i) for i in range(10)],
-    "fashion_mnist": [
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ],
-}
-
-
-def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def stdout_console() -> Console:
-    return Console(highlight=False)
-
-
-def print_json(value: Any) -> None:
-    """One JSON document on stdout, nothing else there."""
-    sys.stdout.write(json.dumps(value, indent=2) + "\n")
-    sys.stdout.flush()
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-def excerpt(source: str, line: int, col: int | None, context: int = 2) -> list[str]:
-    """Lines around ``line`` (1-based) with a gutter, the line marked and a caret at ``col``."""
-    lines = source.splitlines()
-    if not 1 <= line <= len(lines):
-        return []
-    width = len(str(min(len(lines), line + context)))
-    out = []
-    for n in range(max(1, line - context), min(len(lines), line + context) + 1):
-        mark = ">" if n == line else " "
-        out.append(f" {mark} {n:>{width}} | {lines[n - 1]}")
-        if n == line and col:
-            out.append(f"   {' ' * width} | {' ' * (col - 1)}^")
-    return out
-
-
-def render_errors(errors: UserErrors | UserError, console: Console) -> None:
-    """One line per problem (``PATH:LINE:COL: ...``), each followed by an excerpt if known."""
-    if isinstance(errors, UserError):
-        errors = UserErrors([errors])
-    for err in errors.errors:
-        console.print(
-            Text("error: ", style="bold red") + Text(err.one_line())
-            if console.is_terminal
-            else Text(err.one_line())
-        )
-        loc = err.location
-        if (
-            errors.source is not None
-            and loc.line is not None
-            and loc.file
-            and not loc.file.startswith("--set")
-        ):
-            for row in excerpt(errors.source, loc.line, loc.col):
-                console.print(Text(row, style="bold" if row.startswith(" >") else "dim"))
-    if len(errors.errors) > 1:
-        console.print(f"{len(errors.errors)} problems found", style="bold red")
-
-
-# --- summary ---------------------------------------------------------------------------------
-
-
-def shape_text(shape: Sequence[int | None]) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+from mnistctl.spec.model import ModelInfo, format_shape
+from mnistctl.ui.console import plain
 
 
 def summary_table(name: str, info: ModelInfo) -> Table:
-    table = Table(title=f'Model: "{name}"', title_justify="left", show_lines=False)
+    table = Table(title=plain(f'Model: "{name}"'), title_justify="left", show_lines=False)
     table.add_column("Layer (type)", no_wrap=True)
     table.add_column("Output Shape", no_wrap=True)
     table.add_column("Param #", justify="right")
@@ -105,13 +22,13 @@ def summary_table(name: str, info: ModelInfo) -> Table:
     if connected:
         table.add_column("Connected to")
     for layer in info.layers:
-        row = [
-            f"{layer.name} ({layer.type})",
-            shape_text(layer.keras_shape()),
+        row: list[str | Text] = [
+            plain(f"{layer.name} ({layer.type})"),
+            format_shape(layer.output_shape, batch=True),
             f"{layer.params:,}",
         ]
         if connected:
-            row.append(", ".join(layer.inputs) or "-")
+            row.append(plain(", ".join(layer.inputs) or "-"))
         table.add_row(*row)
     return table
 
@@ -136,7 +53,7 @@ def _size(params: int) -> str:
 
 
 def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
-    table = Table(title=title, title_justify="left", min_width=len(title) + 2)
+    table = Table(title=plain(title), title_justify="left", min_width=len(title) + 2)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():

@@ -1,0 +1,42 @@
+"""What the commands that use a trained run share: opening it, checked, and its model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from mnistctl.data.datasets import Dataset, load_dataset
+from mnistctl.ml.modelfile import check_matches, load_model
+from mnistctl.runs import layout
+from mnistctl.runs.record import RunRecord
+from mnistctl.spec import Spec
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """A run whose spec and model file were checked against its record."""
+
+    run_dir: Path  # absolute
+    record: RunRecord
+    spec: Spec
+    model_file: Path
+
+    def load_model(self) -> keras.Model:
+        """The model, loaded safely (no code runs) and checked to be the spec's model."""
+        model = load_model(self.model_file, compile=False)
+        check_matches(model, self.spec, self.model_file)
+        return model
+
+    def load_data(self, given: Path | None) -> Dataset:
+        """The run's data: ``given`` (--data) if any, else where its spec says."""
+        return load_dataset(self.spec.data.dataset, self.spec.data_path(given))
+
+
+def open_run(run_arg: Path, runs_dir: Path | None) -> OpenRun:
+    """Find a run (a directory, a file in one, or a spec meaning its latest run), check it."""
+    run = layout.find_run(run_arg, runs_dir).resolve()
+    record = RunRecord.load(run)
+    spec = layout.load_run_spec(run, record)
+    return OpenRun(run, record, spec, layout.model_path(run, record))

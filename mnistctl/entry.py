@@ -1,0 +1,15 @@
+"""The console script's first step: Ctrl-C while the CLI is still importing exits quietly."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    try:
+        from mnistctl.cli import main as cli_main
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        os._exit(130)
+    cli_main()

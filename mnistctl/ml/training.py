@@ -1,0 +1,240 @@
+"""Fitting a model epoch by epoch into a run directory.
+
+After every epoch, in this order: the checkpoint (model and optimizer), then the run record
+(which names that checkpoint), then history.csv; so the record never claims an epoch whose
+checkpoint is not on disk. A non-finite metric stops training (the run has diverged); Ctrl-C
+stops after the batch in flight (``runs/signals.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnistctl import __version__
+from mnistctl.data.datasets import Dataset
+from mnistctl.ml import pipeline
+from mnistctl.ml.builder import build_model
+from mnistctl.ml.compile import compile_model
+from mnistctl.ml.modelfile import save_model
+from mnistctl.ml.precision import Choice, cpu_flags
+from mnistctl.runs.history import write_history
+from mnistctl.runs.layout import HISTORY
+from mnistctl.runs.record import History, RunRecord
+from mnistctl.runs.signals import Stop
+from mnistctl.spec import Spec
+
+
+class Reporter(Protocol):
+    """How training shows progress (``ui/progress.py`` has a live and a plain one)."""
+
+    live: bool  # wants per-batch updates (costs a callback per batch)
+
+    def start(self, first_epoch: int, epochs: int, steps: int) -> None: ...
+    def epoch_start(self, epoch: int) -> None: ...
+    def batch(self, step: int, logs: Mapping[str, float]) -> None: ...
+    def epoch_end(self, epoch: int, logs: Mapping[str, float], seconds: float) -> None: ...
+    def note(self, text: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Interrupted(Exception):
+    """Raised from inside fit() after Ctrl-C, at the end of the batch in flight."""
+
+
+class Diverged(Exception):
+    """A metric of a finished epoch is not a finite number."""
+
+    def __init__(self, epoch: int, metric: str) -> None:
+        super().__init__(f"{metric} was not a finite number in epoch {epoch}")
+        self.epoch, self.metric = epoch, metric
+
+
+@dataclass
+class Job:
+    """One training session of a run: a new run from epoch 0, or a resumed one."""
+
+    spec: Spec
+    dataset: Dataset
+    record: RunRecord
+    first_epoch: int = 0
+    model: keras.Model | None = None  # the checkpoint's model when resuming
+    history: History = field(default_factory=list)  # finished epochs; grows as training goes
+
+
+@dataclass(frozen=True)
+class Fitted:
+    model: keras.Model
+    seconds: float
+    samples_per_second: float
+    precision: Choice
+
+
+def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
+    """Train ``job`` to the spec's last epoch in the numerics ``choice`` names; the record
+    follows every finished epoch."""
+    spec = job.spec
+    keras.utils.set_random_seed(spec.train.seed + job.first_epoch)
+    tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(choice.policy)
+    reporter.note(f"precision: {choice.policy} ({choice.reason})")
+    model = job.model
+    if model is None:
+        model = build_model(spec)
+        compile_model(model, spec)
+    train_ds, val_ds, steps, n_train = _datasets(job)
+    reporter.start(job.first_epoch, spec.train.epochs, steps)
+    started = time.monotonic()
+    stop.model = model
+    try:
+        model.fit(
+            train_ds,
+            epochs=spec.train.epochs,
+            initial_epoch=job.first_epoch,
+            steps_per_epoch=steps,
+            validation_data=val_ds,
+            verbose=0,
+            callbacks=[_recorder(job, reporter, stop)],
+            shuffle=False,
+        )
+    finally:
+        reporter.stop()
+    if stop.requested:
+        raise Interrupted
+    seconds = max(time.monotonic() - started, 1e-9)
+    rate = n_train * (spec.train.epochs - job.first_epoch) / seconds
+    return Fitted(model, seconds, rate, choice)
+
+
+def _datasets(job: Job) -> tuple[Any, Any, int, int]:
+    spec = job.spec
+    parts = pipeline.split(
+        job.dataset.x_train,
+        job.dataset.y_train,
+        train_samples=spec.data.train_samples,
+        validation_split=spec.data.validation_split,
+        seed=spec.train.seed,
+    )
+    batch_size, one_hot = spec.train.batch_size, spec.label_mode == "one_hot"
+    train_ds = pipeline.train_dataset(
+        parts.x_train,
+        parts.y_train,
+        batch_size=batch_size,
+        input_shape=spec.info.input_shape,
+        one_hot=one_hot,
+        shuffle=spec.train.shuffle,
+        seed=spec.train.seed,
+        first_epoch=job.first_epoch,
+        epochs=spec.train.epochs,
+    )
+    val_ds = None
+    if parts.x_val is not None and parts.y_val is not None:
+        val_ds = pipeline.eval_dataset(
+            parts.x_val,
+            parts.y_val,
+            batch_size=max(batch_size, 256),
+            input_shape=spec.info.input_shape,
+            one_hot=one_hot,
+        )
+    return train_ds, val_ds, pipeline.steps(len(parts.x_train), batch_size), len(parts.x_train)
+
+
+def environment(spec: Spec, dataset: Dataset, choice: Choice) -> dict[str, Any]:
+    """What env.json records: versions, machine, seed, precision and the data's checksum."""
+    return {
+        "mnistctl": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_amx_bf16": "amx_bf16" in cpu_flags(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "seed": spec.train.seed,
+        "precision": {
+            "requested": spec.train.precision,
+            "policy": choice.policy,
+            "why": choice.reason,
+        },
+        "data": {
+            "dataset": spec.data.dataset,
+            "name": dataset.name,
+            "source": dataset.source,
+            "sha256": dataset.sha256,
+            "train_images": len(dataset.x_train),
+            "test_images": len(dataset.x_test),
+        },
+    }
+
+
+def _reseed_layers(model: keras.Model, seed: int, epoch: int) -> None:
+    """Set the random state of every layer that draws random numbers (Dropout, noise) from
+    (seed, epoch, layer): Keras does not save that state in a .keras file, so without this a
+    resumed run would drop other units than the same run uninterrupted."""
+    states = [v for v in model.variables if v.name == "seed_generator_state"]
+    for i, state in enumerate(states):
+        value = (seed * 1_000_003 + epoch * 1_009 + i) % 2**31
+        state.assign(np.array([value, 0], dtype=state.dtype))
+
+
+class _Recorder(keras.callbacks.Callback):  # type: ignore[misc]
+    """Per epoch: checkpoint, record (state.json, metrics.json), history.csv, report."""
+
+    async_safe = True  # no batch hook here; _LiveRecorder's is safe to run async
+
+    def __init__(self, job: Job, reporter: Reporter, stop: Stop) -> None:
+        super().__init__()
+        self.job, self.reporter, self.stop = job, reporter, stop
+        self.t0 = time.monotonic()
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self.stop.requested:  # Ctrl-C before training started
+            raise Interrupted
+        self.t0 = time.monotonic()
+        _reseed_layers(self.model, self.job.spec.train.seed, epoch)
+        self.reporter.epoch_start(epoch)
+
+    def on_test_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self.stop.requested:  # no validation of a partial epoch
+            raise Interrupted
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self.stop.requested:  # Keras ends a stopped epoch early: it is not a finished epoch
+            raise Interrupted
+        row: dict[str, float] = {"epoch": epoch + 1}
+        row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        for key, value in row.items():
+            if not math.isfinite(value):
+                raise Diverged(epoch + 1, key)
+        run, history = self.job.record.run_dir, [*self.job.history, row]
+        name = f"checkpoint-{epoch + 1}.keras"
+        save_model(self.model, run / name)
+        self.job.record.epoch_finished(history, name)
+        self.job.history.append(row)
+        for old in run.glob("checkpoint-*.keras"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        write_history(run / HISTORY, history)
+        self.reporter.epoch_end(epoch, row, time.monotonic() - self.t0)
+
+
+class _LiveRecorder(_Recorder):
+    """Also feeds the live batch bar. The hook runs on Keras's callback thread (async_safe),
+    so training never waits for the display; stopping is by model.stop_training, set by the
+    signal handler."""
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self.reporter.batch(batch, {k: float(v) for k, v in (logs or {}).items()})
+
+
+def _recorder(job: Job, reporter: Reporter, stop: Stop) -> keras.callbacks.Callback:
+    return _LiveRecorder(job, reporter, stop) if reporter.live else _Recorder(job, reporter, stop)

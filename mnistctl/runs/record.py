@@ -1,0 +1,309 @@
+"""A run's record: its status, its progress and the checksums of the files it wrote.
+
+One object owns ``metrics.json`` (status and results) and ``state.json`` (what a resume needs:
+the finished epochs, their history and the checkpoint that holds them); nothing else writes
+them. Status moves only along the allowed transitions:
+
+    created -> training -> completed | interrupted | failed | diverged
+    interrupted | failed | training (its process gone) -> training   (train --resume)
+
+Every write is atomic (``atomic.py``), so a reader never sees half a record, and the record
+never claims an epoch whose checkpoint is not on disk (the checkpoint is written first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from mnistctl.errors import Location, UserError
+from mnistctl.runs import liveness
+from mnistctl.runs.atomic import read_json, write_json
+from mnistctl.runs.liveness import Owner
+
+METRICS = "metrics.json"
+STATE = "state.json"
+FORMAT = 2  # the record's format version (1: before owners and checksums)
+
+
+class Status(StrEnum):
+    CREATED = "created"
+    TRAINING = "training"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    DIVERGED = "diverged"
+
+
+_LEGACY = {"running": Status.TRAINING}  # format 1 wrote "running"
+
+_NEXT: dict[Status, frozenset[Status]] = {
+    Status.CREATED: frozenset({Status.TRAINING, Status.FAILED, Status.INTERRUPTED}),
+    Status.TRAINING: frozenset(
+        {Status.TRAINING, Status.COMPLETED, Status.INTERRUPTED, Status.FAILED, Status.DIVERGED}
+    ),
+    Status.INTERRUPTED: frozenset({Status.TRAINING}),
+    Status.FAILED: frozenset({Status.TRAINING}),
+    Status.DIVERGED: frozenset(),
+    Status.COMPLETED: frozenset(),
+}
+
+History = list[dict[str, float]]
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """What a resumed run continues from."""
+
+    epochs_completed: int
+    checkpoint: str  # file name inside the run; "" before the first epoch
+    history: History
+
+
+class RunRecord:
+    """The record of one run directory; see the module's docstring."""
+
+    def __init__(self, run_dir: Path, data: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        self._data = data
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, run_dir: Path, *, epochs: int, files: list[str], warnings: list[str] | None = None
+    ) -> RunRecord:
+        """A new run's record, with the checksums of the files already written."""
+        record = cls(
+            run_dir,
+            {
+                "format": FORMAT,
+                "status": Status.CREATED.value,
+                "epochs": epochs,
+                "epochs_completed": 0,
+                "created": now(),
+                "files": {},
+            },
+        )
+        if warnings:
+            record._data["warnings"] = list(warnings)
+        for name in files:
+            record._checksum(name)
+        record._write()
+        return record
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunRecord:
+        """The record as on disk; a run without one (killed at once, or made by hand) reads as
+        interrupted with nothing done."""
+        path = run_dir / METRICS
+        if not path.exists():
+            return cls(run_dir, {"status": Status.INTERRUPTED.value, "epochs_completed": 0})
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise UserError(
+                "damaged JSON file",
+                Location(str(path)),
+                expected="an object",
+                received=type(data).__name__,
+            )
+        status = data.get("status")
+        if status in _LEGACY:
+            data["status"] = _LEGACY[status].value
+        elif status not in {s.value for s in Status}:
+            raise UserError(
+                "damaged run record",
+                Location(str(path)),
+                expected="a status of " + ", ".join(s.value for s in Status),
+                received=repr(status)[:60],
+            )
+        return cls(run_dir, data)
+
+    @property
+    def status(self) -> Status:
+        return Status(self._data["status"])
+
+    @property
+    def epochs_completed(self) -> int:
+        done = self._data.get("epochs_completed", 0)
+        return done if isinstance(done, int) and not isinstance(done, bool) else 0
+
+    @property
+    def owner(self) -> Owner | None:
+        owner = Owner.from_json(self._data.get("owner"))
+        if owner is None and isinstance(self._data.get("pid"), int):  # format 1: a pid only
+            owner = Owner(self._data["pid"], liveness.current().host, None, None)
+        return owner
+
+    def get(self, key: str) -> Any:
+        return self._data.get(key)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def is_live(self) -> bool | None:
+        """Whether the process training this run is alive (None: on another host)."""
+        if self.status is not Status.TRAINING or self.owner is None:
+            return False
+        return liveness.is_alive(self.owner)
+
+    def resume_state(self, epochs: int) -> ResumeState:
+        """state.json, checked against the spec's ``epochs``; nothing done when there is none."""
+        path = self.run_dir / STATE
+        if not path.exists():
+            return ResumeState(0, "", [])
+        state = read_json(path)
+        parsed = _parse_state(state, epochs)
+        if parsed is None:
+            raise UserError(
+                "damaged run state",
+                Location(str(path)),
+                expected=(
+                    f"epochs_completed 0..{epochs}, checkpoint 'checkpoint-N.keras' and "
+                    "the history of those epochs, as 'mnistctl train' writes"
+                ),
+                received=str(state)[:120],
+            )
+        return parsed
+
+    def verify(self, name: str) -> None:
+        """Refuse a file of the run that is not the one the run wrote (by its checksum)."""
+        recorded = (self._data.get("files") or {}).get(name)
+        path = self.run_dir / name
+        if not recorded or not path.is_file():
+            return  # not recorded (an older run) or missing: the caller reports what it needs
+        if sha256(path) != recorded:
+            raise UserError(
+                "a file of the run has changed since the run wrote it",
+                Location(str(path)),
+                expected=f"the file the run wrote (sha256 {recorded[:12]}…)",
+                received="a different file",
+                hint="restore it, or train a new run: mnistctl refuses files it did not write",
+            )
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def start_training(self, first_epoch: int) -> None:
+        self._move(Status.TRAINING)
+        self._data.update(
+            owner=liveness.current().to_json(),
+            epochs_completed=first_epoch,
+            started=self._data.get("started") or now(),
+        )
+        self._data.pop("pid", None)
+        self._data.pop("error", None)
+        self._write()
+
+    def epoch_finished(self, history: History, checkpoint: str) -> None:
+        """After the checkpoint of the last epoch in ``history`` is on disk."""
+        self._checksum(checkpoint)
+        for name in list(self._data["files"]):
+            if name.startswith("checkpoint-") and name != checkpoint:
+                del self._data["files"][name]
+        write_json(
+            self.run_dir / STATE,
+            {"epochs_completed": len(history), "checkpoint": checkpoint, "history": history},
+        )
+        self._data.update(epochs_completed=len(history), final=history[-1])
+        self._write()
+
+    def file_written(self, name: str) -> None:
+        """Record the checksum of a file the run has just written (model.keras, ...)."""
+        self._checksum(name)
+        self._write()
+
+    def file_moved(self, old: str, new: str) -> None:
+        files = self._data.setdefault("files", {})
+        if old in files:
+            files[new] = files.pop(old)
+        else:
+            self._checksum(new)
+        self._write()
+
+    def interrupted(self, history: History) -> None:
+        self._end(Status.INTERRUPTED, history)
+
+    def failed(self, reason: str, history: History) -> None:
+        self._data["error"] = reason[:500]
+        self._end(Status.FAILED, history)
+
+    def diverged(self, epoch: int, metric: str, history: History) -> None:
+        self._data["error"] = f"{metric} was not a finite number in epoch {epoch}"
+        self._data["diverged_epoch"] = epoch
+        self._end(Status.DIVERGED, history)
+
+    def completed(self, history: History, **results: Any) -> None:
+        self._data.update(results)
+        self._end(Status.COMPLETED, history)
+
+    def forget_checkpoints(self) -> None:
+        """The state of a finished run is no longer needed: drop it from the record."""
+        files = self._data.get("files") or {}
+        for name in [n for n in files if n.startswith("checkpoint-")]:
+            del files[name]
+        self._write()
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _end(self, status: Status, history: History) -> None:
+        self._move(status)
+        self._data.update(epochs_completed=len(history), ended=now())
+        if history:
+            self._data["final"] = history[-1]
+        self._data.pop("owner", None)
+        self._data.pop("pid", None)
+        self._write()
+
+    def _move(self, status: Status) -> None:
+        if status not in _NEXT[self.status]:
+            raise UserError(
+                f"a {self.status.value} run cannot become {status.value}",
+                Location(str(self.run_dir / METRICS)),
+                hint="train a new run",
+            )
+        self._data["status"] = status.value
+
+    def _checksum(self, name: str) -> None:
+        self._data.setdefault("files", {})[name] = sha256(self.run_dir / name)
+
+    def _write(self) -> None:
+        self._data["format"] = FORMAT
+        write_json(self.run_dir / METRICS, self._data)
+
+
+def _parse_state(state: Any, epochs: int) -> ResumeState | None:
+    if not isinstance(state, dict):
+        return None
+    done, checkpoint, rows = (state.get(k) for k in ("epochs_completed", "checkpoint", "history"))
+    if not (isinstance(done, int) and not isinstance(done, bool) and done >= 0):
+        return None
+    if done > epochs:
+        return None
+    if done and checkpoint != f"checkpoint-{done}.keras":
+        return None
+    if not isinstance(rows, list) or len(rows) < done:
+        return None
+    for row in rows[:done]:
+        if not isinstance(row, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in row.values()
+        ):
+            return None
+    return ResumeState(done, str(checkpoint or ""), [dict(row) for row in rows[:done]])

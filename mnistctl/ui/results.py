@@ -1,0 +1,82 @@
+"""How each command's result looks in the terminal (``--json`` prints ``result.to_json()``).
+
+Results are data (``commands/``); this module only draws them. Nothing here imports
+TensorFlow: the result types are imported for type checking only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from mnistctl.ui.console import plain
+from mnistctl.ui.tables import confusion_table, metrics_table, per_class_table
+
+if TYPE_CHECKING:
+    from mnistctl.commands.evaluate import EvaluateResult
+    from mnistctl.commands.plot import PlotResult
+    from mnistctl.commands.predict import PredictResult
+    from mnistctl.commands.train import TrainResult
+
+
+def render_train_notes(result: TrainResult, err: Console) -> None:
+    """What a person should know besides the result (on stderr, also with --json)."""
+    if result.note:
+        err.print(plain(f"{result.run_dir}: {result.note}"))
+    if result.status == "interrupted":
+        err.print(
+            plain(
+                f"interrupted: {result.epochs_completed} epoch(s) kept in {result.run_dir}; "
+                f"continue with 'mnistctl train --resume {result.run_dir}'"
+            )
+        )
+
+
+def render_train(result: TrainResult, out: Console) -> None:
+    if result.status != "completed":
+        return
+    final = {k: v[-1] for k, v in result.history.items() if v}
+    rows: dict[str, Any] = {**final, **{f"test_{k}": v for k, v in result.test.items()}}
+    out.print(metrics_table(f"{result.name}: {result.epochs_completed} epochs", rows))
+    out.print(plain(f"run directory: {result.run_dir}"), soft_wrap=True)
+    if result.learning_curves:
+        out.print(plain(f"learning curves: {result.learning_curves}"), soft_wrap=True)
+
+
+def render_evaluate(result: EvaluateResult, out: Console) -> None:
+    names = list(result.class_names)
+    out.print(
+        metrics_table(
+            f"{result.name}: test set ({result.test_samples:,} images)",
+            {"loss": result.loss, "accuracy": result.accuracy},
+        )
+    )
+    out.print(per_class_table(result.per_class, names))
+    out.print(confusion_table(result.confusion_matrix, names))
+
+
+def render_predict(result: PredictResult, out: Console) -> None:
+    names = result.class_names
+    table = Table(title=plain(f"{result.name}: predictions"), title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("label", justify="right")
+    table.add_column("top 3 (probability)")
+    for row in result.predictions:
+        probs = np.asarray(row.probabilities)
+        top = np.argsort(-probs)[:3]
+        label = row.label
+        shown = str(label) if names[label] == str(label) else f"{label} {names[label]}"
+        table.add_row(
+            plain(row.file),
+            plain(shown),
+            plain("  ".join(f"{names[i]}: {probs[i]:.1%}" for i in top)),
+        )
+    out.print(table)
+
+
+def render_plot(result: PlotResult, out: Console) -> None:
+    for path in result.files:
+        out.print(plain(str(path)), soft_wrap=True)
