@@ -11,7 +11,8 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,24 @@ def digit_png(path: Path, pixels: np.ndarray, *, invert: bool = False, scale: in
         im = im.resize((28 * scale, 28 * scale), Image.Resampling.BILINEAR)
     im.save(path, format="PNG")
     return path
+
+
+WATCHDOG_S = 20.0
+
+
+def within_watchdog(fn: Callable[[], object], seconds: float = WATCHDOG_S) -> object:
+    """``fn()``'s result, or the exception it raised; fails the test if it has not returned
+    within ``seconds`` (the thread is a daemon: a hang cannot block the test run)."""
+    box: list[object] = []
+
+    def run() -> None:
+        try:
+            box.append(fn())
+        except BaseException as exc:
+            box.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: it hangs"
+    return box[0]

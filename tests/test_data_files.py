@@ -11,37 +11,19 @@ import gzip
 import io
 import os
 import struct
-import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import within_watchdog
 
 from mnistctl.data import files, idx
 from mnistctl.data.datasets import load_dataset, load_npz, read_idx
 from mnistctl.errors import UserError
 
-WATCHDOG_S = 20.0
 GiB = 1 << 30
-
-
-def within_watchdog(fn: Callable[[], object]) -> object:
-    """``fn()``'s result or exception; fails the test if it has not returned in WATCHDOG_S."""
-    box: list[object] = []
-
-    def run() -> None:
-        try:
-            box.append(fn())
-        except BaseException as exc:
-            box.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(WATCHDOG_S)
-    assert not thread.is_alive(), f"still running after {WATCHDOG_S} s: it hangs"
-    return box[0]
 
 
 def expect_error(fn: Callable[[], object], *fragments: str) -> UserError:

@@ -16,11 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import WATCHDOG_S, within_watchdog
 from PIL import Image, ImageDraw
 
 from mnistctl.data import images
@@ -30,7 +31,6 @@ from mnistctl.errors import UserError
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
 
 ROOT = Path(__file__).resolve().parents[1]
-WATCHDOG_S = 20.0
 
 
 def digit_png() -> bytes:
@@ -55,24 +55,6 @@ def expected(tmp_path: Path) -> np.ndarray:
 def short_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     # raising=False: on code without the limits the tests fail on behaviour, not on setup.
     monkeypatch.setattr(images, "READ_TIMEOUT_S", 1.0, raising=False)
-
-
-def within_watchdog(fn: Callable[[], object]) -> object:
-    """``fn()``'s result, or the exception it raised; fails the test if it has not returned
-    within WATCHDOG_S (the thread is a daemon: a hang cannot block the test run)."""
-    box: list[object] = []
-
-    def run() -> None:
-        try:
-            box.append(fn())
-        except BaseException as exc:
-            box.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(WATCHDOG_S)
-    assert not thread.is_alive(), f"still running after {WATCHDOG_S} s: it hangs"
-    return box[0]
 
 
 def user_error(result: object, *fragments: str) -> UserError:
