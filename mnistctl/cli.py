@@ -264,6 +264,81 @@ def predict(
     _guard(body, json_=json_, tensorflow=True)
 
 
+@app.command("runs")
+def runs_(
+    where: Annotated[
+        Path | None,
+        typer.Argument(help="A spec (its runs) or a folder of runs (default: the runs directory)."),
+    ] = None,
+    runs_dir: FindRunsOpt = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Only runs with this status (completed, training, ...)."),
+    ] = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            help="started (newest first), name, status, epochs, best_val_accuracy, "
+            "test_accuracy, params or seconds.",
+        ),
+    ] = "started",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N runs.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The runs found: status, epochs, best validation and test accuracy, parameters, time."""
+
+    def body() -> None:
+        from mnistctl.commands.runs_list import list_runs
+        from mnistctl.ui.console import print_json, stdout_console
+        from mnistctl.ui.runs_view import render_runs
+
+        listing = list_runs(where, runs_dir=runs_dir, status=status, sort=sort, limit=limit)
+        if json_:
+            print_json(listing.to_json())
+        else:
+            render_runs(listing, stdout_console())
+
+    _guard(body, json_=json_)
+
+
+@app.command()
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Two or more runs (run directories, or specs: their latest)."),
+    ],
+    runs_dir: FindRunsOpt = None,
+    data: DataOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", help="Where to write the learning-curves figure (PNG).", metavar="PNG"
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also show the spec values that are the same.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Runs side by side: what differs in their specs, metrics, per-class F1, learning curves."""
+
+    def body() -> None:
+        from mnistctl.commands.compare import compare_runs
+        from mnistctl.ui.compare_view import render_compare
+        from mnistctl.ui.console import plain, print_json, stderr_console, stdout_console
+
+        result = compare_runs(runs, runs_dir=runs_dir, data=data, output=output, show_all=all_)
+        for warning in result.warnings:
+            stderr_console().print(plain(f"warning: {warning}"))
+        if json_:
+            print_json(result.to_json())
+        else:
+            render_compare(result, stdout_console())
+
+    _guard(body, json_=json_, tensorflow=True)
+
+
 def main() -> None:
     """The console script: run the app; leave at once after an interrupted run was closed."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -87,9 +87,48 @@ class UserError(Exception):
 
 
 class UserErrors(Exception):
-    """Several problems found in one pass (every problem in a spec is reported, not the first)."""
+    """Several problems found in one pass (every problem in a spec is reported, not the first).
+
+    Also the one exception type the Python API raises (``mnistctl.Error``), a single problem
+    included: ``str()`` is exactly the line(s) the CLI prints, one per problem; ``errors``
+    holds each problem, and ``message``, ``location``, ``expected``, ``received`` and ``hint``
+    are the first one's.
+    """
 
     def __init__(self, errors: Sequence[UserError], source: str | None = None) -> None:
         super().__init__("\n".join(e.one_line() for e in errors))
         self.errors = list(errors)
         self.source = source  # the text of the file, for excerpts
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def lines(self) -> list[str]:
+        """One line per problem, as the CLI prints them (unprintable characters escaped)."""
+        return [visible(e.one_line()) for e in self.errors]
+
+    @property
+    def first(self) -> UserError:
+        """The first problem (the one a ``--json`` error document describes)."""
+        return self.errors[0] if self.errors else UserError("unknown problem")
+
+    @property
+    def message(self) -> str:
+        return self.first.message
+
+    @property
+    def location(self) -> Location:
+        return self.first.location
+
+    @property
+    def expected(self) -> str | None:
+        return self.first.expected
+
+    @property
+    def received(self) -> str | None:
+        return self.first.received
+
+    @property
+    def hint(self) -> str | None:
+        return self.first.hint

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from mnistctl.commands.common import open_run
+from mnistctl.commands.common import OpenRun, open_run
 from mnistctl.data.images import load_digit
 from mnistctl.errors import UserError, UserErrors
 from mnistctl.spec.model import class_names
@@ -39,15 +40,24 @@ class PredictResult:
 def predict_images(
     run_arg: Path, images: Sequence[Path], *, runs_dir: Path | None
 ) -> PredictResult:
+    """``mnistctl predict RUN IMAGE...``: every image is checked before TensorFlow starts."""
     opened = open_run(run_arg, runs_dir)
     digits, errors = [], []
-    for path in images:  # every image is checked before TensorFlow starts
+    for path in images:
         try:
             digits.append(load_digit(path))
         except UserError as err:
             errors.append(err)
     if errors:
         raise UserErrors(errors)
+    return predict_digits(opened, [str(p) for p in images], digits)
+
+
+def predict_digits(
+    opened: OpenRun, names: Sequence[str], digits: Sequence[npt.NDArray[np.float32]]
+) -> PredictResult:
+    """Prepared 28x28 digits (floats in 0..1, white on black) through the run's model, in one
+    batch; ``names`` label them in the result."""
     model = opened.load_model()
     batch = np.stack(digits).astype(np.float32).reshape((-1, *opened.spec.info.input_shape))
     probabilities = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
@@ -56,7 +66,7 @@ def predict_images(
         name=opened.spec.name,
         class_names=class_names(opened.spec.data.dataset),
         predictions=[
-            Prediction(str(path), int(p.argmax()), [float(v) for v in p])
-            for path, p in zip(images, probabilities, strict=True)
+            Prediction(name, int(p.argmax()), [float(v) for v in p])
+            for name, p in zip(names, probabilities, strict=True)
         ],
     )

@@ -21,7 +21,7 @@ import yaml
 
 from mnistctl.data.datasets import Dataset, load_dataset
 from mnistctl.errors import Location, UserError
-from mnistctl.ml import native_log
+from mnistctl.ml import native_log, tensorboard
 from mnistctl.ml.evaluation import on_test_set
 from mnistctl.ml.modelfile import check_matches, load_model, save_model
 from mnistctl.ml.precision import choose
@@ -76,14 +76,22 @@ def train_spec(
     runs_dir: Path,
     reporter: Reporter,
 ) -> TrainResult:
-    spec = load_spec(spec_path, overrides)
+    """``mnistctl train SPEC``: load and check the spec, then ``train_loaded``."""
+    return train_loaded(
+        load_spec(spec_path, overrides), data=data, runs_dir=runs_dir, reporter=reporter
+    )
+
+
+def train_loaded(
+    spec: Spec, *, data: Path | None, runs_dir: Path, reporter: Reporter
+) -> TrainResult:
+    """Train a checked spec into a new run directory under ``runs_dir``."""
+    tensorboard.check(spec)  # before anything is written
     data_path = spec.data_path(data)
     dataset = load_dataset(spec.data.dataset, data_path)
-    warnings = _check_samples(spec, dataset, spec_path)
+    warnings = _check_samples(spec, dataset, Path(spec.file))
     for text in warnings:
         reporter.note(f"warning: {text}")
-    if spec.raw.get("search") is not None:  # pragma: no cover - the search section comes later
-        reporter.note("the spec's search section is ignored by train (see 'mnistctl tune')")
     run = layout.new_run_dir(runs_dir, spec.name).resolve()
     resolved = spec.resolved_dict()
     resolved["data"]["path"] = str(Path(data_path).expanduser().resolve()) if data_path else None
@@ -106,6 +114,7 @@ def resume_run(
     if record.status is Status.COMPLETED:
         return _already_finished(run, spec, record)
     _check_resumable(record)
+    tensorboard.check(spec)
     state = record.resume_state(spec.train.epochs)
     dataset = _resume_data(spec, run, data)
     model = None

@@ -31,8 +31,15 @@ def native_stderr_to_log() -> Iterator[None]:
         real_fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         real_fd = -1
-    if real_fd != 2 or os.environ.get("MNISTCTL_TF_LOG") == "show" or _current is not None:
-        yield  # not a real process stderr (tests), asked to show everything, or nested
+    if os.environ.get("MNISTCTL_TF_LOG") == "show" or _current is not None:
+        yield  # asked to show everything, or nested
+        return
+    if real_fd != 2:
+        # Not the process's own stderr: a test runner's capture, or Jupyter, where Python's
+        # stderr goes to the cell and descriptor 2 (TensorFlow's) is a pipe the kernel also
+        # shows there. In Jupyter, redirect the descriptor only.
+        with _descriptor_only() if "ipykernel" in sys.modules else contextlib.nullcontext():
+            yield
         return
     try:
         log_fd, name = tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
@@ -86,3 +93,22 @@ def move_into(target: Path) -> None:
         os.close(fd)
     _current.unlink(missing_ok=True)
     _current = target
+
+
+@contextlib.contextmanager
+def _descriptor_only() -> Iterator[None]:
+    """Descriptor 2 to a private log file (deleted afterwards), Python's sys.stderr untouched."""
+    try:
+        log_fd, name = tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
+    except OSError:
+        yield
+        return
+    saved = os.dup(2)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        Path(name).unlink(missing_ok=True)

@@ -1,8 +1,9 @@
 """Fitting a model epoch by epoch into a run directory.
 
 After every epoch, in this order: the checkpoint (model and optimizer), then the run record
-(which names that checkpoint), then history.csv; so the record never claims an epoch whose
-checkpoint is not on disk. A non-finite metric stops training (the run has diverged); Ctrl-C
+(which names that checkpoint), then history.csv, then the TensorBoard points (``tensorboard.py``);
+so the record never claims an epoch whose checkpoint is not on disk, and the event files hold no
+epoch the record does not. A non-finite metric stops training (the run has diverged); Ctrl-C
 stops after the batch in flight (``runs/signals.py``).
 """
 
@@ -21,7 +22,7 @@ import tensorflow as tf
 
 from mnistctl import __version__
 from mnistctl.data.datasets import Dataset
-from mnistctl.ml import pipeline
+from mnistctl.ml import pipeline, tensorboard
 from mnistctl.ml.builder import build_model
 from mnistctl.ml.compile import compile_model
 from mnistctl.ml.modelfile import save_model
@@ -82,6 +83,7 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
     """Train ``job`` to the spec's last epoch in the numerics ``choice`` names; the record
     follows every finished epoch."""
     spec = job.spec
+    board = tensorboard.callback(spec, job.record.run_dir, job.first_epoch)
     keras.utils.set_random_seed(spec.train.seed + job.first_epoch)
     tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(choice.policy)
@@ -102,10 +104,13 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
             steps_per_epoch=steps,
             validation_data=val_ds,
             verbose=0,
-            callbacks=[_recorder(job, reporter, stop)],
+            # The recorder first: an epoch it refuses (interrupted, diverged) never reaches the
+            # event files, so they hold no epoch that the run record does not.
+            callbacks=[_recorder(job, reporter, stop), board],
             shuffle=False,
         )
     finally:
+        board.close()
         reporter.stop()
     if stop.requested:
         raise Interrupted

@@ -55,6 +55,34 @@ _NEXT: dict[Status, frozenset[Status]] = {
 
 History = list[dict[str, float]]
 
+# A metric whose name holds one of these is better when lower (losses, errors); any other
+# (accuracy, precision, AUC, ...) when higher. ``ui/plots/curves.py`` marks best epochs alike.
+LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "mape", "msle", "crossentropy", "hinge")
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(token in metric.lower() for token in LOWER_IS_BETTER)
+
+
+def best_of(history: History) -> dict[str, dict[str, float | int]]:
+    """Per metric of ``history`` (rows of finished epochs): its best finite value and the epoch
+    (1-based) that reached it first; max for accuracy-like metrics, min for loss-like ones."""
+    best: dict[str, dict[str, float | int]] = {}
+    for index, row in enumerate(history):
+        epoch = row.get("epoch", index + 1)
+        for metric, value in row.items():
+            if metric == "epoch" or not _finite(value):
+                continue
+            seen = best.get(metric)
+            lower = lower_is_better(metric)
+            if seen is None or (value < seen["value"] if lower else value > seen["value"]):
+                best[metric] = {"value": float(value), "epoch": int(epoch)}
+    return best
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -116,13 +144,29 @@ class RunRecord:
         path = run_dir / METRICS
         if not path.exists():
             return cls(run_dir, {"status": Status.INTERRUPTED.value, "epochs_completed": 0})
-        data = read_json(path)
+        return cls.from_json(run_dir, read_json(path))
+
+    @classmethod
+    def from_json(cls, run_dir: Path, data: Any) -> RunRecord:
+        """The record from the parsed ``metrics.json``, checked: an object, a format this
+        version reads, a known status (format 1's "running" read as training)."""
+        path = run_dir / METRICS
         if not isinstance(data, dict):
             raise UserError(
                 "damaged JSON file",
                 Location(str(path)),
                 expected="an object",
                 received=type(data).__name__,
+            )
+        version = data.get("format", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT:
+            newer = isinstance(version, int) and not isinstance(version, bool)
+            raise UserError(
+                "run record of a newer format" if newer else "damaged run record",
+                Location(str(path)),
+                expected=f"format {FORMAT} or older" if newer else "an integer format",
+                received=f"format {repr(version)[:20]}",
+                hint="upgrade mnistctl to read this run" if newer else None,
             )
         status = data.get("status")
         if status in _LEGACY:
@@ -221,7 +265,7 @@ class RunRecord:
             self.run_dir / STATE,
             {"epochs_completed": len(history), "checkpoint": checkpoint, "history": history},
         )
-        self._data.update(epochs_completed=len(history), final=history[-1])
+        self._data.update(epochs_completed=len(history), final=history[-1], best=best_of(history))
         self._write()
 
     def file_written(self, name: str) -> None:
@@ -266,7 +310,7 @@ class RunRecord:
         self._move(status)
         self._data.update(epochs_completed=len(history), ended=now())
         if history:
-            self._data["final"] = history[-1]
+            self._data.update(final=history[-1], best=best_of(history))
         self._data.pop("owner", None)
         self._data.pop("pid", None)
         self._write()

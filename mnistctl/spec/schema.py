@@ -158,6 +158,13 @@ def _train_schema() -> dict[str, Any]:
                 "description": "auto: the fastest numerics this machine runs well",
             },
             "shuffle": {"type": "boolean", "default": default("train", "shuffle")},
+            "tensorboard_histograms": {
+                **_train_int("tensorboard_histograms", 0, 10000),
+                "description": (
+                    "weight histograms in the run's TensorBoard files every N epochs "
+                    "(Keras's histogram_freq; needs the tensorboard package); 0: none"
+                ),
+            },
         }
     )
 

@@ -51,6 +51,7 @@ class TrainSection:
     seed: int = 0
     precision: str = "auto"
     shuffle: bool = True
+    tensorboard_histograms: int = 0  # weight histograms every N epochs (histogram_freq); 0: none
 
 
 SECTIONS: dict[str, type[DataSection] | type[CompileSection] | type[TrainSection]] = {

@@ -1,4 +1,5 @@
-"""PNG plots for a run: learning curves, confusion matrix, misclassified digits, model graph.
+"""PNG plots for a run: learning curves, confusion matrix, misclassified digits, model graph;
+and the learning curves of several runs overlaid (``compare``).
 
 Every ``plot_*`` function takes plain data (lists, dicts, NumPy arrays; never Keras objects)
 and returns the path of the PNG it wrote; its ``build_*_figure`` twin returns the
@@ -12,16 +13,19 @@ Every PNG is written atomically: rendered into a temporary file in the target di
 ``os.replace``-d into place, so a failure never leaves a half-written plot behind.
 """
 
+from mnistctl.ui.plots.compare import build_compare_figure, plot_compare
 from mnistctl.ui.plots.confusion import build_confusion_matrix_figure, plot_confusion_matrix
 from mnistctl.ui.plots.curves import build_learning_curves_figure, plot_learning_curves
 from mnistctl.ui.plots.digits import build_misclassified_figure, plot_misclassified
 from mnistctl.ui.plots.graph_draw import build_model_graph_figure, plot_model_graph
 
 __all__ = [
+    "build_compare_figure",
     "build_confusion_matrix_figure",
     "build_learning_curves_figure",
     "build_misclassified_figure",
     "build_model_graph_figure",
+    "plot_compare",
     "plot_confusion_matrix",
     "plot_learning_curves",
     "plot_misclassified",
