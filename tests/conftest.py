@@ -28,3 +28,13 @@ def cli() -> Callable[..., Result]:
         return runner.invoke(app, argv, env=env, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The run record's clock, set by the test: ``clock["now"] = "2026-..."``."""
+    from mnistctl.runs import record
+
+    now = {"now": "2026-01-02T03:04:05Z"}
+    monkeypatch.setattr(record, "now", lambda: now["now"])
+    return now

@@ -35,14 +35,6 @@ F1_B = [0.92, 0.95, 0.78, 0.9, 0.9, 0.85, 0.9, 0.8, 0.8, 0.8]
 ENV120 = {"COLUMNS": "120"}
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The run record's clock, set by the test: ``clock["now"] = "2026-..."``."""
-    now = {"now": "2026-01-02T03:04:05Z"}
-    monkeypatch.setattr(record, "now", lambda: now["now"])
-    return now
-
-
 def write_evaluation(run: Path, f1: list[float], accuracy: float = 0.91) -> None:
     """evaluation.json in the shape ``mnistctl evaluate`` saves."""
     write_json(

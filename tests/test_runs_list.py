@@ -45,14 +45,6 @@ ENV120 = {"COLUMNS": "120"}
 # --- building runs the way `mnistctl train` writes them --------------------------------------
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The run record's clock, set by the test: ``clock["now"] = "2026-..."``."""
-    now = {"now": "2026-01-02T03:04:05Z"}
-    monkeypatch.setattr(record, "now", lambda: now["now"])
-    return now
-
-
 def spec_file(folder: Path, name: str = "tiny", units: int = 64, loss: str = "") -> Path:
     text = TINY_SPEC.replace("name: tiny", f"name: {name}").replace("units: 64", f"units: {units}")
     if loss:

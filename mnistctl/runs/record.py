@@ -25,6 +25,7 @@ from mnistctl.errors import Location, UserError
 from mnistctl.runs import liveness
 from mnistctl.runs.atomic import read_json, write_json
 from mnistctl.runs.liveness import Owner
+from mnistctl.spec.options import lower_is_better
 
 METRICS = "metrics.json"
 STATE = "state.json"
@@ -54,14 +55,6 @@ _NEXT: dict[Status, frozenset[Status]] = {
 }
 
 History = list[dict[str, float]]
-
-# A metric whose name holds one of these is better when lower (losses, errors); any other
-# (accuracy, precision, AUC, ...) when higher. ``ui/plots/curves.py`` marks best epochs alike.
-LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "mape", "msle", "crossentropy", "hinge")
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(token in metric.lower() for token in LOWER_IS_BETTER)
 
 
 def best_of(history: History) -> dict[str, dict[str, float | int]]:

@@ -21,6 +21,16 @@ LOSSES: dict[str, str] = {
 
 METRICS = ("accuracy",)
 
+# A metric whose name holds one of these is better when lower (losses, errors); any other
+# (accuracy, precision, AUC, ...) when higher: the run record's best epochs and the curves'
+# markers both follow this.
+LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "mape", "msle", "crossentropy", "hinge")
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(token in metric.lower() for token in LOWER_IS_BETTER)
+
+
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 _LR = {"type": "number", "exclusiveMinimum": 0, "maximum": 10, "description": "step size"}

@@ -11,7 +11,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from mnistctl.runs.record import lower_is_better
+from mnistctl.spec.options import lower_is_better
 from mnistctl.ui.console import plain
 from mnistctl.ui.runs_view import NONE, STATUS_STYLES, duration, epochs, short_path
 

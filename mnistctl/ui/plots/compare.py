@@ -11,10 +11,9 @@ import numpy as np
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from mnistctl.ui.plots.common import MUTED, ellipsize, message_figure, new_figure, save_figure
-from mnistctl.ui.plots.curves import NO_FINITE_VALUES, Values, plottable, pretty_metric
+from mnistctl.ui.plots.curves import Values, finish_epoch_axes, plottable
 
 PANELS = ("loss", "accuracy")
 MAX_LABEL = 48  # characters of a run's name in the legend
@@ -96,20 +95,6 @@ def _draw_panel(
                 np.arange(1, line.size + 1), line, ls=style, color=colour, lw=1.8, marker="o",
                 markersize=3, label=f"{label} ({part})", zorder=3,
             )  # fmt: skip
-    ax.set_title(pretty_metric(base), fontsize=12)
-    note = f" ({skipped} non-finite value{'s' if skipped != 1 else ''} not drawn)"
-    ax.set_xlabel("epoch" + (note if skipped else ""), fontsize=10)
-    ax.set_xlim(0.5, n_epochs + 0.5)
     drawn = np.concatenate(finite_values) if finite_values else np.empty(0)
-    if drawn.size:
-        ax.margins(y=0.12)
-    else:
-        ax.set_ylim(0.0, 1.0)
-        ax.text(0.5, 0.5, NO_FINITE_VALUES, transform=ax.transAxes, ha="center",
-                va="center", fontsize=11, color=MUTED)  # fmt: skip
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    if base == "accuracy" and drawn.size and drawn.min() >= 0.0 and drawn.max() <= 1.0:
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))
-    ax.tick_params(labelsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.spines[["top", "right"]].set_visible(False)
+    percent = base == "accuracy" and drawn.size > 0 and drawn.min() >= 0.0 and drawn.max() <= 1.0
+    finish_epoch_axes(ax, base, n_epochs, skipped, drawn.size > 0, bool(percent))

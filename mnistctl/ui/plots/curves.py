@@ -12,6 +12,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from mnistctl.spec.options import lower_is_better
 from mnistctl.ui.plots.common import (
     MUTED,
     TRAIN,
@@ -24,17 +25,12 @@ from mnistctl.ui.plots.common import (
 
 Values = npt.NDArray[np.float64]
 
-_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "mape", "msle", "crossentropy", "hinge")
 _ACRONYMS = {"mae", "mse", "rmse", "mape", "msle", "auc", "lr"}
 # Larger magnitudes are treated as non-finite: an axis spanning them (plus margins) overflows
 # float64 and Matplotlib's tick locators fail. A float32 metric never gets near this.
 PLOT_LIMIT = 1e300
 NO_FINITE_VALUES = "no finite values"
 MAX_TITLE = 40  # characters of a metric name over its panel
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(token in metric.lower() for token in _LOWER_IS_BETTER)
 
 
 def pretty_metric(metric: str) -> str:
@@ -109,12 +105,22 @@ def _draw_panel(ax: Any, base: str, train: Values, val: Values, n_epochs: int) -
     if val.size:
         _draw_series(ax, val, "validation", marker="s", ls="--", color=VAL)
         _mark_best(ax, base, val, as_percent)
+    finish_epoch_axes(
+        ax, base, n_epochs, int(finite.size - finite.sum()), bool(finite.any()), as_percent
+    )
+    ax.legend(fontsize=9, frameon=False, loc="best")
+
+
+def finish_epoch_axes(
+    ax: Any, base: str, n_epochs: int, skipped: int, any_finite: bool, as_percent: bool
+) -> None:
+    """What every per-epoch panel has (here and in the comparison figure): title, epoch axis
+    with the count of values not drawn, limits, a note where nothing could be drawn, grid."""
     ax.set_title(ellipsize(pretty_metric(base), MAX_TITLE), fontsize=12)
-    skipped = int(finite.size - finite.sum())
     note = f" ({skipped} non-finite value{'s' if skipped != 1 else ''} not drawn)"
     ax.set_xlabel("epoch" + (note if skipped else ""), fontsize=10)
     ax.set_xlim(0.5, n_epochs + 0.5)
-    if finite.any():
+    if any_finite:
         ax.margins(y=0.12)
     else:
         ax.set_ylim(0.0, 1.0)
@@ -126,7 +132,6 @@ def _draw_panel(ax: Any, base: str, train: Values, val: Values, n_epochs: int) -
     ax.tick_params(labelsize=9)
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=9, frameon=False, loc="best")
 
 
 def _is_percent(base: str, values: Values) -> bool:
