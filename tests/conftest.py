@@ -38,3 +38,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     now = {"now": "2026-01-02T03:04:05Z"}
     monkeypatch.setattr(record, "now", lambda: now["now"])
     return now
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tests never write the user's cache (precision decisions): a folder of their own,
+    also for the processes they start."""
+    import os
+
+    os.environ["MNISTCTL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

@@ -24,7 +24,7 @@ from mnistctl.errors import Location, UserError
 from mnistctl.ml import native_log, tensorboard
 from mnistctl.ml.evaluation import on_test_set
 from mnistctl.ml.modelfile import check_matches, load_model, save_model
-from mnistctl.ml.precision import choose
+from mnistctl.ml.precision import Choice, choose
 from mnistctl.ml.training import Diverged, Fitted, Interrupted, Job, Reporter, environment, fit
 from mnistctl.runs import layout
 from mnistctl.runs.atomic import read_json, write_json, write_text, write_with
@@ -32,6 +32,7 @@ from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.record import STATE, RunRecord, Status
 from mnistctl.runs.signals import Stop, interrupts
 from mnistctl.spec import Spec, load_spec
+from mnistctl.spec.options import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,12 @@ def _train(job: Job, reporter: Reporter) -> TrainResult:
     # second Ctrl-C there exits at once too (every file is renamed into place whole).
     with interrupts(stop, reporter.note):
         try:
-            choice = choose(job.spec.train.precision, job.spec.info.macs)
+            choice = _resumed_precision(job) or choose(
+                job.spec.train.precision,
+                job.spec,
+                images=len(job.dataset.x_train),
+                announce=reporter.note,
+            )
             record.start_training(job.first_epoch)
             if job.first_epoch == 0 or not (run / layout.ENV).exists():
                 write_json(run / layout.ENV, environment(job.spec, job.dataset, choice))
@@ -252,6 +258,20 @@ def _train(job: Job, reporter: Reporter) -> TrainResult:
             reporter.stop()
             record.failed(f"{type(exc).__name__}: {exc}", job.history)
             raise
+
+
+def _resumed_precision(job: Job) -> Choice | None:
+    """A resumed run keeps the precision its checkpoint was trained in (env.json), so that
+    another machine or a new measurement cannot change the numerics mid-run."""
+    env_path = job.record.run_dir / layout.ENV
+    if job.first_epoch == 0 or not env_path.exists():
+        return None
+    env = read_json(env_path)
+    precision = env.get("precision") if isinstance(env, dict) else None
+    policy = precision.get("policy") if isinstance(precision, dict) else None
+    if policy not in PRECISIONS or policy == "auto":
+        return None
+    return Choice(str(policy), "as this run was trained (env.json)", how="remembered")
 
 
 def _keep_last_epoch(job: Job) -> None:
