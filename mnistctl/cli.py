@@ -244,11 +244,18 @@ def plot(
 @app.command()
 def predict(
     run: RunArg,
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...).")],
+    images: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Image files (PNG, JPEG, ...), folders (their image files, in name order) or "
+            "quoted glob patterns such as 'digits/*.png' (their matches, in name order); "
+            "thousands are prepared in parallel and read by the model in batches.",
+        ),
+    ],
     runs_dir: FindRunsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The digit in each image, with probabilities."""
+    """The digit in each image, with probabilities; every bad file is reported, one line each."""
 
     def body() -> None:
         from mnistctl.commands.predict import predict_images

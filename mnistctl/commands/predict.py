@@ -1,19 +1,29 @@
-"""``mnistctl predict RUN IMAGE...``: the digit in each image, with probabilities."""
+"""``mnistctl predict RUN IMAGE...``: the digit in each image, with probabilities.
+
+An IMAGE may be a folder (its image files, in name order) or a glob pattern the shell did not
+expand (see ``data/imagesets.py``). The pictures are prepared in worker processes while this
+one starts TensorFlow and checks the run; every problem with them is reported before the model
+is loaded, and then the model reads them in batches of PREDICT_BATCH.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mnistctl.commands.common import OpenRun, open_run
-from mnistctl.data.images import load_digit
-from mnistctl.errors import UserError, UserErrors
+from mnistctl.data.imagesets import Preparation, expand_images
+from mnistctl.errors import UserErrors
 from mnistctl.spec.model import class_names
+
+if TYPE_CHECKING:
+    from mnistctl.commands.common import OpenRun
+
+PREDICT_BATCH = 256  # images per model call (measured: faster than 64, 128, 512 or 1024 here)
 
 
 @dataclass(frozen=True)
@@ -38,35 +48,55 @@ class PredictResult:
 
 
 def predict_images(
-    run_arg: Path, images: Sequence[Path], *, runs_dir: Path | None
+    run_arg: Path,
+    images: Sequence[str | Path],
+    *,
+    runs_dir: Path | None,
+    workers: int | None = None,
 ) -> PredictResult:
-    """``mnistctl predict RUN IMAGE...``: every image is checked before TensorFlow starts."""
-    opened = open_run(run_arg, runs_dir)
-    digits, errors = [], []
-    for path in images:
-        try:
-            digits.append(load_digit(path))
-        except UserError as err:
-            errors.append(err)
-    if errors:
-        raise UserErrors(errors)
-    return predict_digits(opened, [str(p) for p in images], digits)
+    """``mnistctl predict RUN IMAGE...``: every image is checked before the model is loaded.
+
+    ``images``: files, folders (their image files in name order) and glob patterns (their
+    matches in name order). ``workers``: processes preparing the pictures (default: one per
+    CPU; 1: all of them here). Problems are reported in the order of ``images``: a problem with
+    the run first, then every folder without images, pattern without matches and bad picture.
+    """
+    items = expand_images(images)
+    with Preparation(items, workers=workers) as preparation:
+        # TensorFlow starts and the run is checked while the workers prepare the pictures.
+        from mnistctl.commands.common import open_run
+
+        opened = open_run(run_arg, runs_dir)
+        batch = preparation.result()
+    if batch.errors:
+        raise UserErrors(batch.errors)
+    return predict_digits(opened, batch.names, batch.digits)
 
 
 def predict_digits(
-    opened: OpenRun, names: Sequence[str], digits: Sequence[npt.NDArray[np.float32]]
+    opened: OpenRun,
+    names: Sequence[str],
+    digits: Sequence[npt.NDArray[np.float32]] | npt.NDArray[np.float32],
 ) -> PredictResult:
-    """Prepared 28x28 digits (floats in 0..1, white on black) through the run's model, in one
-    batch; ``names`` label them in the result."""
+    """Prepared 28x28 digits (floats in 0..1, white on black) through the run's model, in
+    batches of PREDICT_BATCH (the same answers as one at a time, to float rounding, far
+    faster); ``names`` label them in the result."""
     model = opened.load_model()
-    batch = np.stack(digits).astype(np.float32).reshape((-1, *opened.spec.info.input_shape))
-    probabilities = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
+    batch = np.asarray(digits, dtype=np.float32).reshape(
+        (len(names), *opened.spec.info.input_shape)
+    )
+    probabilities = (
+        np.asarray(model.predict(batch, batch_size=PREDICT_BATCH, verbose=0), dtype=np.float64)
+        if len(batch)
+        else np.zeros((0, 10))
+    )
+    labels = probabilities.argmax(axis=1).tolist()
     return PredictResult(
         run_dir=opened.run_dir,
         name=opened.spec.name,
         class_names=class_names(opened.spec.data.dataset),
         predictions=[
-            Prediction(name, int(p.argmax()), [float(v) for v in p])
-            for name, p in zip(names, probabilities, strict=True)
+            Prediction(name, label, row)
+            for name, label, row in zip(names, labels, probabilities.tolist(), strict=True)
         ],
     )

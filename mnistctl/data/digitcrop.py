@@ -50,7 +50,8 @@ def keep_digit(ink: FloatArray) -> FloatArray:
     ones are kept when they are near it (within NEAR of its size) and not specks (their ink,
     at the final scale, would fill at least SPECK_MASS of a pixel).
     """
-    comps = _components(ink > 0.0, ink)
+    runs = _Runs.of(ink > 0.0, ink)
+    comps = runs.components()
     if not comps:
         raise no_digit("no ink left after removing the background")
     biggest = max(c.mass for c in comps)
@@ -74,17 +75,14 @@ def keep_digit(ink: FloatArray) -> FloatArray:
                 rest.remove(c)
                 top, left, bottom, right = _union_box(keep)
                 added = True
-    mask = np.zeros(ink.shape, dtype=bool)
-    for c in keep:
-        for row, start, end in c.runs:
-            mask[row, start:end] = True
+    mask = ink > 0.0 if len(keep) == len(comps) else runs.mask([c.label for c in keep])
     result: FloatArray = np.where(mask, ink, 0.0)
     return result
 
 
 @dataclasses.dataclass
 class _Component:
-    runs: list[tuple[int, int, int]]  # (row, start, end exclusive)
+    label: int  # its index in the list of components
     mass: float
     top: int
     left: int
@@ -101,23 +99,90 @@ def _union_box(comps: list[_Component]) -> tuple[int, int, int, int]:
     )
 
 
-def _components(mask: npt.NDArray[np.bool_], weight: FloatArray) -> list[_Component]:
-    """8-connected components of ``mask``, by runs per row and union-find."""
-    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    cums = np.concatenate([np.zeros((mask.shape[0], 1)), np.cumsum(weight, axis=1)], axis=1)
-    runs: list[tuple[int, int, int]] = []
-    row_runs: list[list[int]] = []
-    for row in range(mask.shape[0]):
-        starts = np.flatnonzero(edges[row] == 1)
-        ends = np.flatnonzero(edges[row] == -1)
-        ids = []
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            ids.append(len(runs))
-            runs.append((row, s, e))
-        row_runs.append(ids)
-    parent = list(range(len(runs)))
+@dataclasses.dataclass
+class _Runs:
+    """The runs of a mask, row by row (row-major order): where each starts and ends
+    (exclusive), its ink, and (after ``components``) the component it belongs to."""
+
+    shape: tuple[int, int]
+    rows: npt.NDArray[np.intp]
+    starts: npt.NDArray[np.intp]
+    ends: npt.NDArray[np.intp]
+    masses: FloatArray
+    labels: npt.NDArray[np.intp] = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+
+    @classmethod
+    def of(cls, mask: npt.NDArray[np.bool_], weight: FloatArray) -> _Runs:
+        h, w = mask.shape
+        padded = np.zeros((h, w + 2), dtype=np.int8)
+        padded[:, 1:-1] = mask
+        edges = np.diff(padded, axis=1)
+        cums = np.concatenate([np.zeros((h, 1)), np.cumsum(weight, axis=1)], axis=1)
+        rows, starts = np.nonzero(edges == 1)
+        ends = np.nonzero(edges == -1)[1]
+        return cls((h, w), rows, starts, ends, cums[rows, ends] - cums[rows, starts])
+
+    def components(self) -> list[_Component]:
+        """8-connected components, in the order of their first run; each one's ink summed
+        run by run in that order."""
+        n = len(self.rows)
+        if n == 0:
+            return []
+        roots = _connect(n, *self._touching())
+        number: dict[int, int] = {}  # components numbered in the order of their first run
+        self.labels = np.array([number.setdefault(r, len(number)) for r in roots], np.intp)
+        count = len(number)
+        mass = np.bincount(self.labels, weights=self.masses, minlength=count)
+        beyond = sum(self.shape)
+        top, left = np.full(count, beyond), np.full(count, beyond)
+        bottom, right = np.full(count, -1), np.full(count, -1)
+        np.minimum.at(top, self.labels, self.rows)
+        np.minimum.at(left, self.labels, self.starts)
+        np.maximum.at(bottom, self.labels, self.rows)
+        np.maximum.at(right, self.labels, self.ends - 1)
+        return [
+            _Component(i, m, t, lft, b, r)
+            for i, (m, t, lft, b, r) in enumerate(
+                zip(
+                    mass.tolist(),
+                    top.tolist(),
+                    left.tolist(),
+                    bottom.tolist(),
+                    right.tolist(),
+                    strict=True,
+                )
+            )
+        ]
+
+    def _touching(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Pairs (run, run in the row above) that touch, diagonals included."""
+        width = self.shape[1] + 2
+        above_starts = self.rows * width + self.starts  # sorted: runs are in row-major order
+        above_ends = self.rows * width + self.ends
+        base = (self.rows - 1) * width
+        lo = np.searchsorted(above_ends, base + self.starts, side="left")
+        hi = np.searchsorted(above_starts, base + self.ends, side="right")
+        count = np.maximum(hi - lo, 0)
+        below = np.repeat(np.arange(len(self.rows)), count)
+        offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        return below, np.repeat(lo, count) + offsets
+
+    def mask(self, labels: list[int]) -> npt.NDArray[np.bool_]:
+        """The pixels of the runs of the components ``labels``."""
+        chosen = np.isin(self.labels, labels)
+        h, w = self.shape
+        change = np.zeros((h, w + 1), dtype=np.intp)
+        np.add.at(change, (self.rows[chosen], self.starts[chosen]), 1)
+        np.add.at(change, (self.rows[chosen], self.ends[chosen]), -1)
+        mask: npt.NDArray[np.bool_] = np.cumsum(change, axis=1)[:, :w] > 0
+        return mask
+
+
+def _connect(n: int, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> list[int]:
+    """Union-find over ``n`` nodes and the edges ``a``-``b``: each node's root."""
+    parent = list(range(n))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -125,33 +190,11 @@ def _components(mask: npt.NDArray[np.bool_], weight: FloatArray) -> list[_Compon
             i = parent[i]
         return i
 
-    for row in range(1, mask.shape[0]):
-        above, below = row_runs[row - 1], row_runs[row]
-        i = j = 0
-        while i < len(above) and j < len(below):
-            _, a0, a1 = runs[above[i]]
-            _, b0, b1 = runs[below[j]]
-            if a0 <= b1 and b0 <= a1:  # touching, diagonals included
-                ra, rb = find(above[i]), find(below[j])
-                if ra != rb:
-                    parent[ra] = rb
-            if a1 < b1:
-                i += 1
-            else:
-                j += 1
-    groups: dict[int, _Component] = {}
-    for idx, (row, s, e) in enumerate(runs):
-        root = find(idx)
-        mass = float(cums[row, e] - cums[row, s])
-        c = groups.get(root)
-        if c is None:
-            groups[root] = _Component([(row, s, e)], mass, row, s, row, e - 1)
-        else:
-            c.runs.append((row, s, e))
-            c.mass += mass
-            c.top, c.bottom = min(c.top, row), max(c.bottom, row)
-            c.left, c.right = min(c.left, s), max(c.right, e - 1)
-    return list(groups.values())
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[ri] = rj
+    return [find(i) for i in range(n)]
 
 
 # ---------------------------------------------------------------------------------------------

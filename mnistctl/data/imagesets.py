@@ -1,0 +1,356 @@
+"""Many pictures at once: the image files a command line names, prepared in parallel.
+
+``expand_images`` turns ``predict``'s arguments into image files: a folder stands for the image
+files in it (by extension, in name order), a glob pattern the shell left alone (quoted, or
+matching nothing there) for the paths it matches, as if the shell had expanded it; anything
+else is taken as it is.
+
+``Preparation`` runs ``load_digit`` on each file in worker processes and gathers the 28x28
+results in order, with every file's problem. Processes, not threads: the work is many small
+numpy and Pillow calls that hold the GIL (two threads were slower than one, measured). Each
+worker is a fresh Python (``serve_worker``), neither a fork of this process, which may have
+started TensorFlow's threads, nor a multiprocessing child, which would import the caller's
+main script again; it is sent absolute paths, a chunk at a time, through a pipe, and sends back
+only the prepared digits (3 KB each) and the problems.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import os
+import pickle
+import queue
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from mnistctl.data.images import load_digit
+from mnistctl.errors import Location, UserError
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageBatch",
+    "Item",
+    "Preparation",
+    "cpu_count",
+    "expand_images",
+    "prepare_images",
+]
+
+IMAGE_SUFFIXES = frozenset(
+    {
+        *(".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff"),
+        *(".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".pcx", ".tga", ".ico", ".avif", ".qoi"),
+    }
+)
+"""A folder stands for its files with these extensions (any case): the raster formats Pillow
+reads. Other files, hidden files and sub-folders in it are skipped."""
+
+GLOB_CHARS = frozenset("*?[")
+PARALLEL_MIN = 64  # fewer files than this are prepared here: starting workers costs more
+CHUNK_MIN, CHUNK_MAX = 16, 256  # files per task sent to a worker
+
+_SIZE = 28
+_EXPECTED_FOLDER = "image files in it (.png, .jpg, .jpeg, .bmp, .gif, .tif, .webp, ...)"
+
+Item = Path | UserError  # a file to prepare, or the problem with an argument
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders and patterns
+
+
+def expand_images(args: Sequence[str | os.PathLike[str]]) -> list[Item]:
+    """Each argument as the image files it stands for, in the order given.
+
+    A folder: its files with an image extension (IMAGE_SUFFIXES), in name order, not hidden
+    ones, not in sub-folders. A pattern with ``*``, ``?`` or ``[`` that is not itself a path:
+    the paths it matches in name order (``**`` spans folders), each as if typed, so a matched
+    folder is expanded and a matched file is taken whatever its extension. Anything else: as
+    it is (``load_digit`` says what is wrong with it). A folder without image files, or a
+    pattern matching nothing, is a UserError in its place.
+    """
+    items: list[Item] = []
+    for arg in args:
+        path = Path(arg)
+        if _is_dir(path):
+            items.extend(_folder(path))
+        elif GLOB_CHARS & set(str(arg)) and not os.path.lexists(path):
+            matches = sorted(glob.glob(str(arg), recursive=True))
+            if not matches:
+                items.append(_no_match(str(arg)))
+            for match in matches:
+                items.extend(_folder(Path(match)) if _is_dir(Path(match)) else [Path(match)])
+        else:
+            items.append(path)
+    return items
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _folder(folder: Path) -> list[Item]:
+    """The image files in ``folder`` in name order (regular files and links to them)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(
+                entry.name
+                for entry in entries
+                if not entry.name.startswith(".")
+                and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES
+                and (entry.is_file() or entry.is_symlink())
+            )
+    except OSError as exc:
+        return [
+            UserError(
+                "cannot read the folder",
+                location=Location(file=str(folder)),
+                expected="a readable folder of image files",
+                received=exc.strerror or type(exc).__name__,
+                hint="check the folder's permissions",
+            )
+        ]
+    if not names:
+        return [
+            UserError(
+                "no image files in the folder",
+                location=Location(file=str(folder)),
+                expected=_EXPECTED_FOLDER,
+                received=_folder_contents(folder),
+                hint="name the files themselves if their names do not end in an image "
+                "extension; sub-folders and hidden files are not read",
+            )
+        ]
+    return [folder / name for name in names]
+
+
+def _folder_contents(folder: Path) -> str:
+    try:
+        count = sum(1 for _ in folder.iterdir())
+    except OSError:
+        count = 0
+    if count == 0:
+        return "an empty folder"
+    return f"{count} entr{'y' if count == 1 else 'ies'}, none of them an image file"
+
+
+def _no_match(pattern: str) -> UserError:
+    return UserError(
+        "no file matches the pattern",
+        location=Location(file=pattern),
+        expected="an existing path, or a pattern that matches at least one",
+        received="no matches",
+        hint="check the folder and the pattern",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing many files
+
+
+@dataclass
+class ImageBatch:
+    """The digits of the files among the items, in order: ``digits[i]`` (28 x 28 float32) is
+    the file ``names[i]``'s (zeros where the file has a problem); ``errors`` holds every
+    problem, in the order of the items."""
+
+    names: list[str]
+    digits: npt.NDArray[np.float32]
+    errors: list[UserError]
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        return int(counter() or 1)
+    with contextlib.suppress(AttributeError, OSError):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def prepare_images(items: Sequence[Item], *, workers: int | None = None) -> ImageBatch:
+    """``load_digit`` on every file among ``items``, in parallel (see ``Preparation``)."""
+    with Preparation(items, workers=workers) as preparation:
+        return preparation.result()
+
+
+class Preparation:
+    """``load_digit`` on every file among ``items``, started at once, so that the caller can do
+    other work meanwhile; ``result()`` waits and gathers. Use it in a ``with`` block: leaving
+    it early stops the workers.
+
+    With PARALLEL_MIN files or more and ``workers`` (default ``cpu_count()``) above 1, regular
+    files go to that many worker processes, in chunks. Anything else (pipes, devices, paths
+    under /dev and /proc, whose meaning is this process's) is read here, as is every file when
+    workers cannot start, and the files of a worker that died.
+    """
+
+    def __init__(self, items: Sequence[Item], *, workers: int | None = None) -> None:
+        self._items = list(items)
+        self._paths = {i: item for i, item in enumerate(self._items) if isinstance(item, Path)}
+        self._chunks: list[list[int]] = []  # positions in items, for the workers
+        self._done: dict[int, _Done] = {}  # by chunk
+        self._todo: queue.SimpleQueue[int] = queue.SimpleQueue()  # chunks not yet sent
+        self._workers: list[tuple[subprocess.Popen[bytes], threading.Thread]] = []
+        remote = [i for i, path in self._paths.items() if _worker_can_read(path)]
+        count = cpu_count() if workers is None else workers
+        if count > 1 and len(remote) >= PARALLEL_MIN:
+            self._start(remote, count)
+
+    def __enter__(self) -> Preparation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (what they are preparing is dropped)."""
+        for proc, _ in self._workers:
+            with contextlib.suppress(OSError):
+                proc.kill()
+        for proc, thread in self._workers:
+            thread.join()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+        self._workers = []
+
+    def _start(self, files: list[int], workers: int) -> None:
+        size = max(CHUNK_MIN, min(CHUNK_MAX, len(files) // (workers * 8)))
+        self._chunks = [files[at : at + size] for at in range(0, len(files), size)]
+        for k in range(len(self._chunks)):
+            self._todo.put(k)
+        for _ in range(min(workers, len(self._chunks))):
+            try:
+                proc = _spawn_worker()
+            except OSError:  # no processes here: what is left is prepared here
+                break
+            thread = threading.Thread(target=self._feed, args=(proc,), daemon=True)
+            thread.start()
+            self._workers.append((proc, thread))
+
+    def _feed(self, proc: subprocess.Popen[bytes]) -> None:
+        """Send chunks to one worker, one at a time, until none is left or it is gone."""
+        assert proc.stdin is not None and proc.stdout is not None
+        while True:
+            try:
+                k = self._todo.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                pickle.dump([os.path.abspath(self._paths[i]) for i in self._chunks[k]], proc.stdin)
+                proc.stdin.flush()
+                self._done[k] = pickle.load(proc.stdout)
+            except Exception:  # the worker died (killed, out of memory?): left for here
+                self._todo.put(k)
+                break
+        with contextlib.suppress(OSError):
+            proc.stdin.close()  # the worker's end of input: it exits
+
+    def result(self) -> ImageBatch:
+        """Wait for every file: the digits in order, and every problem in order."""
+        slot = {pos: n for n, pos in enumerate(self._paths)}
+        digits = np.zeros((len(slot), _SIZE, _SIZE), dtype=np.float32)
+        errors: dict[int, UserError] = {}
+
+        def here(positions: Iterable[int]) -> None:
+            for pos in positions:
+                try:
+                    digits[slot[pos]] = load_digit(self._paths[pos])
+                except UserError as err:
+                    errors[pos] = err
+
+        sent = {pos for chunk in self._chunks for pos in chunk}
+        here(pos for pos in self._paths if pos not in sent)  # while the workers work
+        for _, thread in self._workers:
+            thread.join()
+        here(pos for k, chunk in enumerate(self._chunks) if k not in self._done for pos in chunk)
+        for k, done in self._done.items():
+            chunk = self._chunks[k]
+            digits[[slot[pos] for pos in chunk]] = done.digits
+            for at, problem in done.errors:
+                errors[chunk[at]] = _relocated(problem, str(self._paths[chunk[at]]))
+        self.close()
+        in_order = (
+            item if isinstance(item, UserError) else errors.get(pos)
+            for pos, item in enumerate(self._items)
+        )
+        names = [str(path) for path in self._paths.values()]
+        return ImageBatch(names, digits, [err for err in in_order if err is not None])
+
+
+def _worker_can_read(path: Path) -> bool:
+    """A regular file that means the same in another process."""
+    absolute = os.path.abspath(path)
+    if absolute.startswith(("/dev/", "/proc/")):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(absolute).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _relocated(err: UserError, name: str) -> UserError:
+    """A worker's error about an absolute path, about the path as the user gave it."""
+    return dataclasses.replace(err, location=dataclasses.replace(err.location, file=name))
+
+
+def _spawn_worker() -> subprocess.Popen[bytes]:
+    """A fresh Python running ``serve_worker`` (not a fork: this process may have started
+    TensorFlow's threads; not multiprocessing: it would import the caller's main script)."""
+    if not sys.executable:
+        raise OSError("no Python executable to start")
+    code = f"import sys; sys.path[:0] = {sys.path!r}; import {__name__} as m; m.serve_worker()"
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+
+
+# --- in the workers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Done:
+    digits: npt.NDArray[np.float32]  # one per path, zeros where it failed
+    errors: list[tuple[int, UserError]]  # (index in the chunk, the problem)
+
+
+def serve_worker() -> None:
+    """A worker's life: read a list of paths (pickled) from stdin, write back their ``_Done``
+    (pickled) on stdout, until stdin ends. Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # nothing printed by accident can mix into the replies
+    with contextlib.suppress(EOFError, BrokenPipeError):  # the parent is done, or gone
+        while True:
+            paths = pickle.load(sys.stdin.buffer)
+            pickle.dump(_prepare_chunk(paths), replies)
+            replies.flush()
+
+
+def _prepare_chunk(paths: list[str]) -> _Done:
+    digits = np.zeros((len(paths), _SIZE, _SIZE), dtype=np.float32)
+    errors: list[tuple[int, UserError]] = []
+    for k, path in enumerate(paths):
+        try:
+            digits[k] = load_digit(path)
+        except UserError as err:
+            errors.append((k, err))
+    return _Done(digits, errors)

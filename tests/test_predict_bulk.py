@@ -1,0 +1,356 @@
+"""``mnistctl predict RUN FOLDER`` and ``predict RUN 'digits/*.png'``: many pictures at once.
+
+Folders and patterns become image files in name order; the pictures are prepared in worker
+processes with the same results as one at a time, every problem is reported in order, and the
+model reads them in batches with the same answers as one picture at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import TINY_SPEC, assert_user_error, cli, digit_png, make_npz, real_arrays, write_spec
+from PIL import Image
+
+from mnistctl.data import imagesets
+from mnistctl.data.images import load_digit
+from mnistctl.data.imagesets import Preparation, expand_images, prepare_images
+from mnistctl.errors import UserError
+
+# A small convnet, so that batched convolutions are compared with one picture at a time too.
+CONV_SPEC = TINY_SPEC.replace("name: tiny", "name: conv").replace(
+    """    - {type: Input, name: input_tensor, shape: [784]}
+    - {type: Dense, name: hidden, units: 64, activation: relu}""",
+    """    - {type: Input, name: input_tensor, shape: [28, 28, 1]}
+    - {type: Conv2D, name: conv, filters: 8, kernel_size: 3, activation: relu}
+    - {type: MaxPooling2D, name: pool, pool_size: 2}
+    - {type: Flatten, name: flat}""",
+)
+
+
+def digits(folder: Path, count: int, *, start: int = 0, photo_every: int = 3) -> list[Path]:
+    """``count`` real test digits as PNG files 0000.png, ...; every ``photo_every``-th one dark
+    on light and enlarged 4x."""
+    x = real_arrays()["x_test"]
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        digit_png(
+            folder / f"{i:04d}.png",
+            x[i],
+            invert=i % photo_every == 1,
+            scale=4 if i % photo_every == 1 else 1,
+        )
+        for i in range(start, start + count)
+    ]
+
+
+def touch(path: Path, data: bytes = b"") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def lines(errors: list[UserError]) -> list[str]:
+    return [e.one_line() for e in errors]
+
+
+# --- folders and patterns ----------------------------------------------------------------------
+
+
+def test_a_folder_is_its_image_files_in_name_order(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    for name in ["b.png", "a.PNG", "10.jpg", "2.webp", "c.jpeg", "notes.txt", ".hidden.png"]:
+        touch(folder / name)
+    touch(folder / "sub" / "inner.png")
+    (folder / "z.png").symlink_to(folder / "b.png")
+    (folder / "no-suffix").write_bytes(b"")
+    os.mkfifo(folder / "pipe.png")  # not a regular file: never read from a folder
+    assert expand_images([folder]) == [
+        folder / name for name in ["10.jpg", "2.webp", "a.PNG", "b.png", "c.jpeg", "z.png"]
+    ]
+
+
+def test_a_pattern_is_its_matches_in_name_order_each_as_if_typed(tmp_path: Path) -> None:
+    for name in ["d2.png", "d1.png", "d10.png", "x.txt", ".d0.png"]:
+        touch(tmp_path / "digits" / name)
+    touch(tmp_path / "digits" / "more" / "m.png")
+    pattern = str(tmp_path / "digits" / "d*.png")
+    expected = [tmp_path / "digits" / n for n in ["d1.png", "d10.png", "d2.png"]]
+    assert expand_images([pattern]) == expected
+    # a matched folder is expanded, a matched file is taken whatever its extension
+    assert expand_images([str(tmp_path / "digits" / "[mx]*")]) == [
+        tmp_path / "digits" / "more" / "m.png",
+        tmp_path / "digits" / "x.txt",
+    ]
+    assert expand_images([str(tmp_path / "**" / "m.png")]) == [
+        tmp_path / "digits" / "more" / "m.png"
+    ]
+
+
+def test_a_path_that_exists_is_never_a_pattern(tmp_path: Path) -> None:
+    literal = touch(tmp_path / "seven[v2].png")
+    touch(tmp_path / "seven2.png")
+    assert expand_images([literal]) == [literal]
+    missing = tmp_path / "missing.png"
+    assert expand_images([missing, "/dev/stdin"]) == [missing, Path("/dev/stdin")]
+
+
+def test_empty_folders_and_patterns_without_matches_are_errors_in_their_place(
+    tmp_path: Path,
+) -> None:
+    empty, texts = tmp_path / "empty", tmp_path / "texts"
+    empty.mkdir()
+    touch(texts / "a.txt")
+    touch(texts / "b.csv")
+    good = touch(tmp_path / "good.png")
+    items = expand_images([empty, good, str(tmp_path / "nothing*.png"), texts])
+    assert items[1] == good
+    problems = [item for item in items if isinstance(item, UserError)]
+    assert len(problems) == 3 and len(items) == 4
+    assert lines(problems) == [
+        f"{empty}: no image files in the folder; expected image files in it (.png, .jpg, "
+        ".jpeg, .bmp, .gif, .tif, .webp, ...); received an empty folder (hint: name the files "
+        "themselves if their names do not end in an image extension; sub-folders and hidden "
+        "files are not read)",
+        f"{tmp_path}/nothing*.png: no file matches the pattern; expected an existing path, or "
+        "a pattern that matches at least one; received no matches (hint: check the folder and "
+        "the pattern)",
+        f"{texts}: no image files in the folder; expected image files in it (.png, .jpg, .jpeg,"
+        " .bmp, .gif, .tif, .webp, ...); received 2 entries, none of them an image file (hint: "
+        "name the files themselves if their names do not end in an image extension; "
+        "sub-folders and hidden files are not read)",
+    ]
+
+
+# --- preparing in parallel ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """90 real digits (plain, and dark on light 4x), an RGB JPEG, and four bad files."""
+    folder = tmp_path_factory.mktemp("mixed")
+    digits(folder, 90)
+    rgb = Image.open(folder / "0001.png").convert("RGB")
+    rgb.save(folder / "0050b.jpg", quality=90)
+    touch(folder / "0003b.png")  # empty
+    touch(folder / "0020b.png", b"not a picture\n")
+    Image.new("L", (40, 40), 200).save(folder / "0060b.png")  # blank
+    touch(folder / "0089b.png", (folder / "0001.png").read_bytes()[:60])  # truncated
+    return folder
+
+
+def test_parallel_preparation_equals_one_at_a_time(
+    mixed_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imagesets, "CHUNK_MIN", 8)  # several chunks per worker
+    items = expand_images([mixed_folder])
+    assert len(items) == 95
+    serial = prepare_images(items, workers=1)
+    parallel = prepare_images(items, workers=2)
+    assert parallel.names == serial.names == [str(p) for p in items]
+    assert parallel.digits.dtype == np.float32 and parallel.digits.shape == (95, 28, 28)
+    assert np.array_equal(parallel.digits, serial.digits)
+    assert lines(parallel.errors) == lines(serial.errors)
+    bad = ["0003b.png", "0020b.png", "0060b.png", "0089b.png"]
+    assert [e.location.file for e in parallel.errors] == [str(mixed_folder / n) for n in bad]
+    for name, digit in zip(parallel.names, parallel.digits, strict=True):
+        if Path(name).name not in bad:
+            assert np.array_equal(digit, load_digit(name)), name
+
+
+def test_workers_report_paths_as_given(
+    mixed_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(mixed_folder, tmp_path / "pics")
+    monkeypatch.chdir(tmp_path)
+    batch = prepare_images(expand_images(["pics"]), workers=2)
+    assert batch.names[0] == "pics/0000.png"
+    assert [e.location.file for e in batch.errors][:2] == ["pics/0003b.png", "pics/0020b.png"]
+    assert batch.errors[1].one_line().startswith("pics/0020b.png: not an image file")
+
+
+def test_pipes_are_read_here_among_many_files(tmp_path: Path) -> None:
+    """``/dev/fd/N`` means this process's descriptor: never sent to a worker."""
+    files = digits(tmp_path / "d", imagesets.PARALLEL_MIN)
+    data = files[5].read_bytes()
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        batch = prepare_images([*files, Path(f"/dev/fd/{read_end}")], workers=2)
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert not batch.errors, lines(batch.errors)
+    assert np.array_equal(batch.digits[-1], batch.digits[5])
+
+
+def test_without_worker_processes_everything_is_prepared_here(
+    mixed_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_processes() -> Any:
+        raise OSError("no processes")
+
+    monkeypatch.setattr(imagesets, "_spawn_worker", no_processes)
+    items = expand_images([mixed_folder])
+    batch = prepare_images(items, workers=4)
+    assert np.array_equal(batch.digits, prepare_images(items, workers=1).digits)
+    assert len(batch.errors) == 4
+
+
+def test_the_files_of_a_worker_that_dies_are_prepared_here(
+    mixed_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dying_worker() -> subprocess.Popen[bytes]:
+        code = "import sys; sys.stdin.buffer.read(1); sys.exit(3)"
+        return subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+
+    monkeypatch.setattr(imagesets, "_spawn_worker", dying_worker)
+    items = expand_images([mixed_folder])
+    batch = prepare_images(items, workers=2)
+    assert np.array_equal(batch.digits, prepare_images(items, workers=1).digits)
+    assert [e.location.file for e in batch.errors] == [
+        str(mixed_folder / n) for n in ["0003b.png", "0020b.png", "0060b.png", "0089b.png"]
+    ]
+
+
+def test_leaving_early_stops_the_workers(mixed_folder: Path) -> None:
+    with Preparation(expand_images([mixed_folder]), workers=2) as preparation:
+        procs = [proc for proc, _ in preparation._workers]
+        assert procs
+    assert all(proc.poll() is not None for proc in procs)
+
+
+def test_cpu_count() -> None:
+    assert 1 <= imagesets.cpu_count() <= (os.cpu_count() or 1)
+
+
+# --- through the command -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("conv")
+    data = make_npz(tmp / "data.npz", 400, 50)
+    spec = write_spec(tmp, CONV_SPEC, "conv.yaml")
+    result = cli(
+        "train", spec, "--data", data, "--runs-dir", tmp / "runs", "--set", "train.epochs=1",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return Path(json.loads(result.stdout)["run_dir"])
+
+
+def test_predict_a_folder_of_300_digits(conv_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "digits"
+    files = digits(folder, 300)
+    touch(folder / "README.txt", b"not read")
+    result = cli("predict", conv_run, folder, "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert isinstance(out, list) and len(out) == 300
+    assert [row["file"] for row in out] == [str(p) for p in files]
+    for row in out:
+        assert set(row) == {"file", "label", "probabilities"}
+        assert len(row["probabilities"]) == 10
+        assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in row["probabilities"])
+        assert sum(row["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+        assert row["label"] == int(np.argmax(row["probabilities"]))
+    # the same answers as one picture at a time, through the command ...
+    for i in (0, 1, 299):
+        one = cli("predict", conv_run, files[i], "--json")
+        assert one.exit_code == 0, one.stderr
+        [alone] = json.loads(one.stdout)
+        assert alone["label"] == out[i]["label"]
+        np.testing.assert_allclose(alone["probabilities"], out[i]["probabilities"], atol=1e-6)
+    # ... and through the model, every one of them
+    from mnistctl.commands.common import open_run
+
+    model = open_run(conv_run, None).load_model()
+    for i, path in enumerate(files):
+        x = load_digit(path).reshape(1, 28, 28, 1)
+        alone = np.asarray(model(x, training=False).numpy(), dtype=np.float64)[0]
+        assert int(alone.argmax()) == out[i]["label"], path
+        np.testing.assert_allclose(alone, out[i]["probabilities"], rtol=1e-5, atol=1e-6)
+    # a quoted pattern gives the same rows for the files it matches
+    some = cli("predict", conv_run, str(folder / "00[0-4]?.png"), "--json")
+    assert some.exit_code == 0, some.stderr
+    rows = json.loads(some.stdout)
+    assert [(r["file"], r["label"]) for r in rows] == [(r["file"], r["label"]) for r in out[:50]]
+    np.testing.assert_allclose(
+        [r["probabilities"] for r in rows], [r["probabilities"] for r in out[:50]], atol=1e-6
+    )
+
+
+def test_every_bad_file_is_reported_in_order(
+    conv_run: Path, mixed_folder: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = tmp_path / "missing.png"
+    args = [mixed_folder, missing, str(tmp_path / "no*.png"), empty]
+    result = cli("predict", conv_run, *args, "--json")
+    assert result.exit_code == 1
+    got = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    expected_files = [
+        *(str(mixed_folder / n) for n in ["0003b.png", "0020b.png", "0060b.png", "0089b.png"]),
+        str(missing),
+        str(tmp_path / "no*.png"),
+        str(empty),
+    ]
+    assert [line.split(": ", 1)[0] for line in got[:-1]] == expected_files
+    assert got[-1] == "7 problems found"
+    doc = json.loads(result.stdout)
+    assert doc["error"]["file"] == expected_files[0]
+    assert doc["error"]["message"] == "image file is empty"
+    assert [line.split(": ", 1)[0] for line in doc["errors"]] == expected_files
+
+
+def test_an_empty_folder_alone_is_one_located_line(conv_run: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "nothing here"
+    empty.mkdir()
+    line = assert_user_error(cli("predict", conv_run, empty), "no image files in the folder")
+    assert line.startswith(f"{empty}: no image files in the folder;")
+    pattern = str(tmp_path / "*.png")
+    line = assert_user_error(cli("predict", conv_run, pattern, "--json"), "no file matches")
+    assert line.startswith(f"{pattern}: no file matches the pattern;")
+
+
+# --- the faster preparation gives numpy's exact numbers ----------------------------------------
+
+
+def test_fast_statistics_are_numpys_to_the_bit() -> None:
+    from mnistctl.data import digitprep
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 40), 784, 12_544, 70_001]:
+        a = rng.random(n) if n % 3 else np.round(rng.random(n) * 8) / 8  # ties too
+        for q in (25.0, 50.0, 75.0, 90.0, 100.0):
+            assert digitprep.percentile(a, q) == float(np.percentile(a, q)), (n, q)
+        assert digitprep.median(a) == float(np.median(a)), n
+        hi = float(a.max())
+        hist, edges = digitprep._histogram(a, 256, hi)
+        ref_hist, ref_edges = np.histogram(a, bins=256, range=(0.0, hi))
+        assert np.array_equal(hist, ref_hist) and edges.tobytes() == ref_edges.tobytes(), n
+    rows = rng.random((37, 196))
+    assert digitprep.percentile_rows(rows, 75.0).tobytes() == np.percentile(rows, 75.0, 1).tobytes()
+    grid = rng.random((5, 7))
+    padded = np.pad(grid, 1, mode="reflect", reflect_type="odd")
+    assert digitprep._pad_odd(grid).tobytes() == padded.tobytes()
