@@ -1,3 +1,4 @@
 from mnistctl.entry import main
 
-main()
+if __name__ == "__main__":
+    main()
