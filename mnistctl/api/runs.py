@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from mnistctl.errors import UserError, UserErrors
+from mnistctl.errors import UserErrors
 from mnistctl.spec import Spec
 from mnistctl.spec import load_spec as _load_spec
 
 if TYPE_CHECKING:
     from mnistctl.commands.evaluate import EvaluateResult
+    from mnistctl.commands.predict import PredictResult
     from mnistctl.commands.train import TrainResult
     from mnistctl.runs.record import RunRecord
 
@@ -231,36 +232,26 @@ class Run:
                 from mnistctl.commands.predict import predict_images
 
                 paths = [item for item in items if isinstance(item, Path)]
-                result = predict_images(self._run_dir, paths, runs_dir=None)
-                rows = [p.probabilities for p in result.predictions]
-                return np.asarray(rows, dtype=np.float64).reshape(-1, 10).view(Probabilities)
+                return _probabilities(predict_images(self._run_dir, paths, runs_dir=None))
             return self._predict_digits(items)
 
     def _predict_digits(self, items: list[Path | npt.NDArray[np.float32]]) -> Probabilities:
-        """Files and arrays together: each file read as ``predict`` reads it, then one batch
-        through the run's model by ``predict``'s own code."""
+        """Files and arrays together: the files prepared by ``predict``'s own preparation,
+        then one batch through the run's model by ``predict``'s own code."""
         from mnistctl.commands.common import open_run as open_checked
         from mnistctl.commands.predict import predict_digits
-        from mnistctl.data.images import load_digit
+        from mnistctl.data.imagesets import prepare_images
 
         opened = open_checked(self._run_dir, None)
-        digits, errors = [], []
-        for item in items:
-            if isinstance(item, Path):
-                try:
-                    digits.append(load_digit(item))
-                except UserError as err:
-                    errors.append(err)
-            else:
-                digits.append(item)
-        if errors:
-            raise UserErrors(errors)
+        files = prepare_images([item for item in items if isinstance(item, Path)])
+        if files.errors:
+            raise UserErrors(files.errors)
+        prepared = iter(files.digits)
+        digits = [next(prepared) if isinstance(item, Path) else item for item in items]
         names = [
             str(item) if isinstance(item, Path) else f"array {i}" for i, item in enumerate(items)
         ]
-        result = predict_digits(opened, names, digits)
-        rows = [p.probabilities for p in result.predictions]
-        return np.asarray(rows, dtype=np.float64).reshape(-1, 10).view(Probabilities)
+        return _probabilities(predict_digits(opened, names, digits))
 
     @_user_errors
     def plot(self, data: PathArg | None = None) -> list[Path]:
@@ -271,3 +262,8 @@ class Run:
             from mnistctl.commands.plot import plot_run
 
             return list(plot_run(self._run_dir, data=_data_path(data), runs_dir=None).files)
+
+
+def _probabilities(result: PredictResult) -> Probabilities:
+    rows = [p.probabilities for p in result.predictions]
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 10).view(Probabilities)

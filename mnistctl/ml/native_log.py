@@ -41,11 +41,11 @@ def native_stderr_to_log() -> Iterator[None]:
         with _descriptor_only() if "ipykernel" in sys.modules else contextlib.nullcontext():
             yield
         return
-    try:
-        log_fd, name = tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
-    except OSError:
+    private = _private_log()
+    if private is None:
         yield
         return
+    log_fd, name = private
     sys.stderr.flush()
     saved = os.dup(2)
     old_stderr = sys.stderr
@@ -98,11 +98,11 @@ def move_into(target: Path) -> None:
 @contextlib.contextmanager
 def _descriptor_only() -> Iterator[None]:
     """Descriptor 2 to a private log file (deleted afterwards), Python's sys.stderr untouched."""
-    try:
-        log_fd, name = tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
-    except OSError:
+    private = _private_log()
+    if private is None:
         yield
         return
+    log_fd, name = private
     saved = os.dup(2)
     os.dup2(log_fd, 2)
     os.close(log_fd)
@@ -112,3 +112,12 @@ def _descriptor_only() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         Path(name).unlink(missing_ok=True)
+
+
+def _private_log() -> tuple[int, str] | None:
+    """A new log file of this process, created exclusively in the temp folder (a planted file
+    or symlink is never followed or truncated); None where none can be made."""
+    try:
+        return tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
+    except OSError:
+        return None
