@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from mnistctl.spec import Spec
 
 SPEC = "spec.yaml"
-MODEL = "model.keras"
+MODEL = "model.keras"  # the last epoch
+BEST = "best.keras"  # the best epoch by the monitored metric (record: best_checkpoint)
 SUMMARY = "summary.json"
 ENV = "env.json"
 HISTORY = "history.csv"

@@ -192,6 +192,19 @@ class RunRecord:
     def get(self, key: str) -> Any:
         return self._data.get(key)
 
+    @property
+    def best_checkpoint(self) -> dict[str, Any] | None:
+        """``{"file": "best.keras", "epoch", "monitor", "value"}`` once the run has kept a best
+        epoch (it has validation or EarlyStopping); None otherwise."""
+        best = self._data.get("best_checkpoint")
+        return dict(best) if isinstance(best, dict) and isinstance(best.get("file"), str) else None
+
+    @property
+    def final_checkpoint(self) -> str:
+        """Which model the run ends with, as Keras's fit does: ``best`` when EarlyStopping
+        restores the best weights, else ``last``. Commands load this one by default."""
+        return "best" if self._data.get("final_checkpoint") == "best" else "last"
+
     def to_json(self) -> dict[str, Any]:
         return dict(self._data)
 
@@ -259,6 +272,23 @@ class RunRecord:
             {"epochs_completed": len(history), "checkpoint": checkpoint, "history": history},
         )
         self._data.update(epochs_completed=len(history), final=history[-1], best=best_of(history))
+        self._write()
+
+    def best_saved(self, name: str, epoch: int, monitor: str, value: float) -> None:
+        """After ``name`` (best.keras) was written with the weights of ``epoch`` (1-based), the
+        best so far by ``monitor``."""
+        self._checksum(name)
+        self._data["best_checkpoint"] = {
+            "file": name,
+            "epoch": epoch,
+            "monitor": monitor,
+            "value": value,
+        }
+        self._write()
+
+    def set_final_checkpoint(self, which: str) -> None:
+        """``best`` or ``last``: see ``final_checkpoint``."""
+        self._data["final_checkpoint"] = which
         self._write()
 
     def file_written(self, name: str) -> None:

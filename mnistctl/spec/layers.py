@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnistctl.spec import shapes
+from mnistctl.spec.args import Arg
 from mnistctl.spec.shapes import MacsRule, ParamsRule, ShapeError, ShapeRule
 
 __all__ = [
@@ -66,20 +67,6 @@ INITIALIZERS = (
     "ones",
 )
 PADDINGS = ("valid", "same")
-
-REQUIRED: Any = object()  # marker: the argument has no default
-
-
-@dataclass(frozen=True)
-class Arg:
-    name: str
-    schema: Mapping[str, Any]
-    default: Any = REQUIRED
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
 
 
 @dataclass(frozen=True)
