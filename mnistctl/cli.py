@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
@@ -64,6 +64,11 @@ FindRunsOpt = Annotated[
 RunsDirOpt = Annotated[
     Path | None,
     typer.Option("--runs-dir", help="Where run directories go (default: runs/).", metavar="DIR"),
+]
+
+CheckpointOpt = Annotated[
+    Literal["best", "last"] | None,
+    typer.Option("--checkpoint", help="best.keras or model.keras (default: the run's final)."),
 ]
 
 
@@ -137,10 +142,11 @@ def summary(
 
     def run() -> None:
         loaded = load_spec(spec, set_ or [])
+        summary = loaded.summary()
         if json_:
-            print_json(loaded.info.to_json(loaded.name))
+            print_json(summary.to_json())
         else:
-            render_summary(loaded.name, loaded.info, stdout_console())
+            render_summary(loaded.name, loaded.info, stdout_console(), summary.plan)
 
     _guard(run, json_=json_)
 
@@ -202,6 +208,7 @@ def evaluate(
     run: RunArg,
     data: DataOpt = None,
     runs_dir: FindRunsOpt = None,
+    checkpoint: CheckpointOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Test-set loss, accuracy, per-class metrics and the confusion matrix of a run."""
@@ -211,7 +218,7 @@ def evaluate(
         from mnistctl.ui.console import plain, print_json, stdout_console
         from mnistctl.ui.results import render_evaluate
 
-        result = evaluate_run(run, data=data, runs_dir=runs_dir)
+        result = evaluate_run(run, data=data, runs_dir=runs_dir, checkpoint=checkpoint)
         if json_:
             print_json(result.to_json())
         else:
@@ -228,17 +235,23 @@ def plot(
     run: RunArg,
     data: DataOpt = None,
     runs_dir: FindRunsOpt = None,
+    checkpoint: CheckpointOpt = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
 
     def body() -> None:
         from mnistctl.commands.plot import plot_run
-        from mnistctl.ui.console import stdout_console
+        from mnistctl.ui.console import print_json, stderr_console, stdout_console
         from mnistctl.ui.results import render_plot
 
-        render_plot(plot_run(run, data=data, runs_dir=runs_dir), stdout_console())
+        result = plot_run(run, data=data, runs_dir=runs_dir, checkpoint=checkpoint)
+        if json_:
+            print_json(result.to_json())
+        else:
+            render_plot(result, stdout_console(), stderr_console())
 
-    _guard(body, tensorflow=True)
+    _guard(body, json_=json_, tensorflow=True)
 
 
 @app.command()
@@ -253,16 +266,18 @@ def predict(
         ),
     ],
     runs_dir: FindRunsOpt = None,
+    checkpoint: CheckpointOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """The digit in each image, with probabilities; every bad file is reported, one line each."""
 
     def body() -> None:
         from mnistctl.commands.predict import predict_images
-        from mnistctl.ui.console import print_json, stdout_console
-        from mnistctl.ui.results import render_predict
+        from mnistctl.ui.console import print_json, stderr_console, stdout_console
+        from mnistctl.ui.results import render_checkpoint, render_predict
 
-        result = predict_images(run, images, runs_dir=runs_dir)
+        result = predict_images(run, images, runs_dir=runs_dir, checkpoint=checkpoint)
+        render_checkpoint(result.checkpoint, stderr_console())  # --json: a list, as before
         if json_:
             print_json(result.to_json())
         else:

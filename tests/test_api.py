@@ -242,6 +242,8 @@ def test_train_returns_the_run(trained: Trained) -> None:
     # nothing on stdout; on stderr the CLI's progress (plain: not a terminal)
     assert trained.stdout == ""
     lines = trained.stderr.splitlines()
+    assert lines[0] == "9 optimizer steps per epoch (270 images, batch 32); 2 epochs = 18 steps"
+    lines = lines[1:]
     assert lines[0].startswith("precision: ")
     assert lines[1] == "training epoch 1/2, 9 batches per epoch"
     assert [line.split(":")[0] for line in lines[2:]] == ["epoch 1/2", "epoch 2/2"]

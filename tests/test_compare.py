@@ -230,9 +230,10 @@ def test_show_all_lists_every_value(pair: list[Path]) -> None:
         ("train.precision", ("auto", "auto"), False),
         ("train.shuffle", (True, True), False),
         ("train.tensorboard_histograms", (0, 0), False),
+        ("train.callbacks", ([], []), False),
     ]
     table = text_of(result).split("Metrics (")[0].split("Spec values")[1]
-    assert table.splitlines()[0] == " (2 of 23 differ)"
+    assert table.splitlines()[0] == " (2 of 24 differ)"
     assert "│ model.layers.input_tensor.shape       │ [784]" in table
     assert "│ train.shuffle                         │ true" in table
     assert "│ data.path                             │ null" in table

@@ -685,9 +685,11 @@ def test_download_failure_is_one_user_error(
         lambda: load_dataset(dataset, None),
         f"could not download {label} (no network?)",
         "(hint: pass a local copy with --data PATH (a .npz like Keras's mnist.npz or a folder of "
-        "IDX files) or set MNISTCTL_DATA)",
+        "IDX files) or set MNISTCTL_DATA",
         "URL fetch failure",
     )
+    # the bundled sample is MNIST: offered when MNIST cannot be downloaded, and only then
+    assert ("--set data.dataset=mnist_sample)" in err.one_line()) == (dataset == "mnist")
     assert err.location == Location()
     assert capsys.readouterr().out == ""
 

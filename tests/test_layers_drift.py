@@ -81,21 +81,93 @@ def test_every_keras_required_argument_is_required_here(type_name: str) -> None:
     assert required <= ours
 
 
+# A valid value for each argument Keras requires, to construct each type.
+REQUIRED_EXAMPLES: dict[str, dict[str, Any]] = {
+    "Dense": {"units": 3},
+    "Conv2D": {"filters": 2, "kernel_size": 1},
+    "AveragePooling2D": {"pool_size": 2},
+    "Activation": {"activation": "relu"},
+    "Dropout": {"rate": 0.5},
+    "Reshape": {"target_shape": (4,)},
+    "RandomRotation": {"factor": 0.1},
+    "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+    "RandomZoom": {"height_factor": 0.1},
+    "SpatialDropout2D": {"rate": 0.5},
+    "GaussianNoise": {"stddev": 0.1},
+    "DepthwiseConv2D": {"kernel_size": 3},
+    "SeparableConv2D": {"filters": 2, "kernel_size": 3},
+}
+
+
+def _has_var_keyword(type_name: str) -> bool:
+    params = inspect.signature(_keras_callable(type_name)).parameters.values()
+    return any(p.kind is p.VAR_KEYWORD for p in params)
+
+
 @pytest.mark.parametrize("type_name", [t for t in LAYER_TYPES if t != "Input"])
 def test_trainable_false_is_accepted_by_keras(type_name: str) -> None:
     kind = LAYER_TYPES[type_name]
-    assert "trainable" in kind.arg_names
-    examples: dict[str, dict[str, Any]] = {
-        "Dense": {"units": 3},
-        "Conv2D": {"filters": 2, "kernel_size": 1},
-        "AveragePooling2D": {"pool_size": 2},
-        "Activation": {"activation": "relu"},
-        "Dropout": {"rate": 0.5},
-        "Reshape": {"target_shape": (4,)},
-    }
-    required = examples.get(type_name, {})
+    if "trainable" not in kind.arg_names:
+        # only a class that cannot take it: no trainable=, no **kwargs (SpatialDropout2D)
+        params = inspect.signature(_keras_callable(type_name)).parameters
+        assert "trainable" not in params and not _has_var_keyword(type_name), type_name
+        return
+    required = REQUIRED_EXAMPLES.get(type_name, {})
     layer = _keras_callable(type_name)(trainable=False, **required)
     assert layer.trainable is False
+
+
+@pytest.mark.parametrize("type_name", list(LAYER_TYPES))
+def test_every_keras_argument_is_offered_or_left_out_with_a_reason(type_name: str) -> None:
+    """A Keras argument the table lacks is a decision, not an oversight: ``excluded`` names
+    it with the reason. ``name`` is the spec's own key; ``**kwargs`` are Layer's (see
+    ``BASE_LAYER_ARGS``)."""
+    kind = LAYER_TYPES[type_name]
+    params = inspect.signature(_keras_callable(type_name)).parameters
+    named = {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {
+        "self",
+        "name",
+    }
+    missing = named - set(kind.arg_names) - set(kind.excluded)
+    assert not missing, f"{type_name}: Keras arguments neither offered nor left out: {missing}"
+    assert not set(kind.excluded) & set(kind.arg_names), "both offered and left out"
+    assert set(kind.excluded) <= set(params), f"{type_name}: stale exclusions"
+    assert all(isinstance(r, str) and len(r) > 10 for r in kind.excluded.values()), type_name
+
+
+@pytest.mark.parametrize("type_name", [t for t in LAYER_TYPES if t != "Input"])
+def test_every_type_constructs_with_its_table_defaults(type_name: str) -> None:
+    """Keras accepts every default of the table at once (no default conflicts with another)."""
+    kind = LAYER_TYPES[type_name]
+    args = {a.name: a.default for a in kind.args if not a.required}
+    args = {k: v for k, v in args.items() if not (k == "trainable" and v is True)}
+    layer = _keras_callable(type_name)(**REQUIRED_EXAMPLES.get(type_name, {}), **args)
+    assert type(layer).__name__ == type_name
+
+
+def test_regularizer_arguments_are_the_keras_regularizer_arguments() -> None:
+    """Every ``*_regularizer`` a Keras weight layer takes is offered, as a regularizer object
+    (``{type: L1|L2|L1L2, ...}``), default None; BatchNormalization's are left out on purpose."""
+    for type_name, kind in LAYER_TYPES.items():
+        params = inspect.signature(_keras_callable(type_name)).parameters
+        keras_regs = {n for n in params if n.endswith("_regularizer")}
+        ours = set(kind.regularizer_args)
+        assert {n for n in kind.arg_names if n.endswith("_regularizer")} == ours, type_name
+        assert ours <= keras_regs, type_name
+        assert keras_regs - ours <= set(kind.excluded), type_name
+        for name in ours:
+            assert dict(zip(kind.arg_names, kind.args, strict=True))[name].default is None
+    assert set(LAYER_TYPES["Dense"].regularizer_args) == {
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+    }
+    assert set(LAYER_TYPES["SeparableConv2D"].regularizer_args) == {
+        "depthwise_regularizer",
+        "pointwise_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+    }
 
 
 def test_schema_defaults_are_the_table_defaults() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,11 @@ from mnistctl.api.common import (
     _user_errors,
 )
 from mnistctl.api.images import _image_items
+
+CheckpointArg: TypeAlias = Literal["best", "last"] | None
+"""Which model of a run: ``best`` (best.keras, its best epoch), ``last`` (model.keras, its last
+epoch), or None: the one the run ends with (as Keras's fit: the best when EarlyStopping
+restores the best weights), as the CLI's ``--checkpoint``."""
 
 # --- training ----------------------------------------------------------------------------------
 
@@ -203,28 +208,35 @@ class Run:
         return self._test("loss")
 
     @_user_errors
-    def evaluate(self, data: PathArg | None = None, *, save: bool = True) -> EvaluateResult:
+    def evaluate(
+        self, data: PathArg | None = None, *, save: bool = True, checkpoint: CheckpointArg = None
+    ) -> EvaluateResult:
         """Test-set loss, accuracy, per-class metrics and confusion matrix, as ``mnistctl
         evaluate`` (``to_json()`` is its ``--json`` document). ``data`` as in ``train``; by
-        default the data the run was trained on. ``save``: write ``evaluation.json`` into the
-        run, as the CLI does."""
+        default the data the run was trained on. ``checkpoint``: which model (``CheckpointArg``;
+        ``.checkpoint`` of the result says which it was). ``save``: write ``evaluation.json``
+        (``evaluation-best.json`` or ``evaluation-last.json`` for the model the run does not
+        end with) into the run, as the CLI does."""
         with _tensorflow():
             from mnistctl.commands.evaluate import evaluate_run, save_evaluation
 
-            result = evaluate_run(self._run_dir, data=_data_path(data), runs_dir=None)
+            result = evaluate_run(
+                self._run_dir, data=_data_path(data), runs_dir=None, checkpoint=checkpoint
+            )
         if save:
             save_evaluation(result)
         return result
 
     @_user_errors
-    def predict(self, images: ImageInput) -> Probabilities:
+    def predict(self, images: ImageInput, *, checkpoint: CheckpointArg = None) -> Probabilities:
         """The digit in each image: an ``(N, 10)`` array of probabilities (``.labels``: the
         most likely class of each).
 
         ``images``: image files (prepared as ``mnistctl predict`` prepares them: any picture of
         a digit is made MNIST-like), or 28x28 arrays already like MNIST's (uint8 0-255, or
         float 0-1; white on black), one, a stack (N x 28 x 28) or a list; scaled to 0-1 and
-        shaped to the model's input as training does.
+        shaped to the model's input as training does. ``checkpoint``: which model
+        (``CheckpointArg``).
         """
         items = _image_items(images)
         with _tensorflow():
@@ -232,17 +244,21 @@ class Run:
                 from mnistctl.commands.predict import predict_images
 
                 paths = [item for item in items if isinstance(item, Path)]
-                return _probabilities(predict_images(self._run_dir, paths, runs_dir=None))
-            return self._predict_digits(items)
+                return _probabilities(
+                    predict_images(self._run_dir, paths, runs_dir=None, checkpoint=checkpoint)
+                )
+            return self._predict_digits(items, checkpoint)
 
-    def _predict_digits(self, items: list[Path | npt.NDArray[np.float32]]) -> Probabilities:
+    def _predict_digits(
+        self, items: list[Path | npt.NDArray[np.float32]], checkpoint: CheckpointArg
+    ) -> Probabilities:
         """Files and arrays together: the files prepared by ``predict``'s own preparation,
         then one batch through the run's model by ``predict``'s own code."""
         from mnistctl.commands.common import open_run as open_checked
         from mnistctl.commands.predict import predict_digits
         from mnistctl.data.imagesets import prepare_images
 
-        opened = open_checked(self._run_dir, None)
+        opened = open_checked(self._run_dir, None, checkpoint)
         files = prepare_images([item for item in items if isinstance(item, Path)])
         if files.errors:
             raise UserErrors(files.errors)
@@ -254,14 +270,19 @@ class Run:
         return _probabilities(predict_digits(opened, names, digits))
 
     @_user_errors
-    def plot(self, data: PathArg | None = None) -> list[Path]:
+    def plot(self, data: PathArg | None = None, *, checkpoint: CheckpointArg = None) -> list[Path]:
         """Learning curves, confusion matrix, misclassified digits and the model graph as PNG
         files in ``RUN/plots/``, as ``mnistctl plot``; returns their paths (show one in Jupyter
-        with ``IPython.display.Image(path)``)."""
+        with ``IPython.display.Image(path)``). ``checkpoint``: the model of the confusion
+        matrix and the digits (``CheckpointArg``; for the model the run does not end with they
+        are ``confusion_matrix-best.png``, ...)."""
         with _tensorflow():
             from mnistctl.commands.plot import plot_run
 
-            return list(plot_run(self._run_dir, data=_data_path(data), runs_dir=None).files)
+            result = plot_run(
+                self._run_dir, data=_data_path(data), runs_dir=None, checkpoint=checkpoint
+            )
+            return list(result.files)
 
 
 def _probabilities(result: PredictResult) -> Probabilities:

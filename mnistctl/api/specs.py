@@ -18,6 +18,7 @@ from mnistctl.spec import load_spec as _load_spec
 
 if TYPE_CHECKING:
     from mnistctl.spec.model import ModelInfo
+    from mnistctl.spec.plan import TrainingPlan
 
 from mnistctl.api.common import (
     PathArg,
@@ -68,23 +69,28 @@ class ModelSummary(JupyterMixin):
     consoles; ``str()`` is the table as text; ``to_json()`` is ``mnistctl summary --json``.
     """
 
-    def __init__(self, name: str, info: ModelInfo) -> None:
+    def __init__(self, name: str, info: ModelInfo, plan: TrainingPlan | None = None) -> None:
         self.name = name
         self.info = info
+        self.plan = plan  # steps per epoch and the schedule, when the data's size is known
 
     @property
     def total_params(self) -> int:
         return self.info.total
 
     def to_json(self) -> dict[str, Any]:
-        """``{"name", "layers": [{"name", "type", "output_shape", "params"}], "total_params"}``."""
-        return self.info.to_json(self.name)
+        """``{"name", "layers": [{"name", "type", "output_shape", "params"}], "total_params",
+        "training"}``."""
+        return {
+            **self.info.to_json(self.name),
+            "training": self.plan.to_json() if self.plan else None,
+        }
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from mnistctl.ui.tables import render_summary
 
         collected = _Collector()
-        render_summary(self.name, self.info, collected)  # the CLI's one way to draw it
+        render_summary(self.name, self.info, collected, self.plan)  # the CLI's one way
         yield from collected.items
 
     def __str__(self) -> str:

@@ -16,12 +16,16 @@ from mnistctl.spec import Spec
 
 @dataclass(frozen=True)
 class OpenRun:
-    """A run whose spec and model file were checked against its record."""
+    """A run whose spec and chosen model file were checked against its record."""
 
     run_dir: Path  # absolute
     record: RunRecord
     spec: Spec
-    model_file: Path
+    checkpoint: layout.Checkpoint  # which model: best.keras or model.keras, and its epoch
+
+    @property
+    def model_file(self) -> Path:
+        return self.checkpoint.path
 
     def load_model(self) -> keras.Model:
         """The model, loaded safely (no code runs) and checked to be the spec's model."""
@@ -34,9 +38,12 @@ class OpenRun:
         return load_dataset(self.spec.data.dataset, self.spec.data_path(given))
 
 
-def open_run(run_arg: Path, runs_dir: Path | None) -> OpenRun:
-    """Find a run (a directory, a file in one, or a spec meaning its latest run), check it."""
+def open_run(run_arg: Path, runs_dir: Path | None, checkpoint: str | None = None) -> OpenRun:
+    """Find a run (a directory, a file in one, or a spec meaning its latest run), check it.
+
+    ``checkpoint``: ``best`` (best.keras), ``last`` (model.keras) or None, the model the run
+    ends with (``final_checkpoint`` in its record)."""
     run = layout.find_run(run_arg, runs_dir).resolve()
     record = RunRecord.load(run)
     spec = layout.load_run_spec(run, record)
-    return OpenRun(run, record, spec, layout.model_path(run, record))
+    return OpenRun(run, record, spec, layout.checkpoint(run, record, checkpoint, spec))

@@ -1,9 +1,17 @@
-"""``mnistctl plot RUN``: every picture of a run, as PNG files in ``RUN/plots/``."""
+"""``mnistctl plot RUN``: every picture of a run, as PNG files in ``RUN/plots/``.
+
+The confusion matrix and the misclassified digits are of the run's model (``--checkpoint``),
+computed here from its predictions on the test set (the same numbers as ``evaluate`` of that
+model); as ``evaluate`` names its file, the pictures of the model the run ends with are
+``confusion_matrix.png`` and ``misclassified.png``, those of the other ``...-best.png`` or
+``...-last.png``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +32,22 @@ from mnistctl.ui.plots import (
 class PlotResult:
     run_dir: Path
     files: list[Path]
+    checkpoint: layout.Checkpoint  # the model of the confusion matrix and the digits
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir),
+            "checkpoint": self.checkpoint.to_json(),
+            "files": [str(f) for f in self.files],
+        }
 
 
-def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None) -> PlotResult:
-    opened = open_run(run_arg, runs_dir)
-    spec, out = opened.spec, opened.run_dir / layout.PLOTS
+def plot_run(
+    run_arg: Path, *, data: Path | None, runs_dir: Path | None, checkpoint: str | None = None
+) -> PlotResult:
+    """``checkpoint``: ``best``, ``last`` or None (the model the run ends with)."""
+    opened = open_run(run_arg, runs_dir, checkpoint)
+    spec, out, suffix = opened.spec, opened.run_dir / layout.PLOTS, opened.checkpoint.suffix
     history = history_columns(read_history(opened.run_dir / layout.HISTORY))
     dataset = opened.load_data(data)  # spec, model and data are checked before anything is drawn
     result = on_test_set(opened.load_model(), spec, dataset)
@@ -41,20 +60,21 @@ def plot_run(run_arg: Path, *, data: Path | None, runs_dir: Path | None) -> Plot
         plot_learning_curves(history, out / "learning_curves.png", title=spec.name),
         plot_confusion_matrix(
             confusion_matrix(true, pred),
-            out / "confusion_matrix.png",
+            out / f"confusion_matrix{suffix}.png",
             labels=names,
-            title=spec.name,
+            title=f"{spec.name} ({opened.checkpoint.file})",
         ),
         plot_misclassified(
             dataset.x_test[wrong],
             true[wrong].tolist(),
             pred[wrong].tolist(),
             result.probabilities[wrong, pred[wrong]].tolist(),
-            out / "misclassified.png",
+            out / f"misclassified{suffix}.png",
             labels=names,
+            title=f"Misclassified test images ({opened.checkpoint.file})",
         ),
         plot_model_graph(
             spec.info.to_json(spec.name)["layers"], out / "model.png", title=spec.name
         ),
     ]
-    return PlotResult(opened.run_dir, files)
+    return PlotResult(opened.run_dir, files, opened.checkpoint)

@@ -22,6 +22,7 @@ from mnistctl.spec.model import class_names
 
 if TYPE_CHECKING:
     from mnistctl.commands.common import OpenRun
+    from mnistctl.runs.layout import Checkpoint
 
 PREDICT_BATCH = 256  # images per model call (measured: faster than 64, 128, 512 or 1024 here)
 
@@ -42,6 +43,7 @@ class PredictResult:
     name: str
     class_names: tuple[str, ...]
     predictions: list[Prediction]
+    checkpoint: Checkpoint  # the model that read them (not in the JSON list: the CLI says it)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [p.to_json() for p in self.predictions]
@@ -53,20 +55,22 @@ def predict_images(
     *,
     runs_dir: Path | None,
     workers: int | None = None,
+    checkpoint: str | None = None,
 ) -> PredictResult:
     """``mnistctl predict RUN IMAGE...``: every image is checked before the model is loaded.
 
     ``images``: files, folders (their image files in name order) and glob patterns (their
     matches in name order). ``workers``: processes preparing the pictures (default: one per
-    CPU; 1: all of them here). Problems are reported in the order of ``images``: a problem with
-    the run first, then every folder without images, pattern without matches and bad picture.
+    CPU; 1: all of them here). ``checkpoint``: ``best``, ``last`` or None (the model the run
+    ends with). Problems are reported in the order of ``images``: a problem with the run
+    first, then every folder without images, pattern without matches and bad picture.
     """
     items = expand_images(images)
     with Preparation(items, workers=workers) as preparation:
         # TensorFlow starts and the run is checked while the workers prepare the pictures.
         from mnistctl.commands.common import open_run
 
-        opened = open_run(run_arg, runs_dir)
+        opened = open_run(run_arg, runs_dir, checkpoint)
         batch = preparation.result()
     if batch.errors:
         raise UserErrors(batch.errors)
@@ -99,4 +103,5 @@ def predict_digits(
             Prediction(name, label, row)
             for name, label, row in zip(names, labels, probabilities.tolist(), strict=True)
         ],
+        checkpoint=opened.checkpoint,
     )

@@ -33,6 +33,7 @@ from mnistctl.runs.record import STATE, RunRecord, Status
 from mnistctl.runs.signals import Stop, interrupts
 from mnistctl.spec import Spec, load_spec
 from mnistctl.spec.options import PRECISIONS
+from mnistctl.spec.plan import training_plan
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class TrainResult:
     learning_curves: Path | None
     exit_code: int = 0
     note: str | None = None  # e.g. "already finished"
+    stopped_early: dict[str, Any] | None = None  # EarlyStopping ended training before epochs
+    best_checkpoint: dict[str, Any] | None = None  # best.keras: {"file", "epoch", ...}
+    final_checkpoint: str = "last"  # which model the run ends with: "best" or "last"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,9 @@ class TrainResult:
             "precision": self.precision,
             "train_seconds": self.train_seconds,
             "learning_curves": str(self.learning_curves) if self.learning_curves else None,
+            "stopped_early": self.stopped_early,
+            "best_checkpoint": self.best_checkpoint,
+            "final_checkpoint": self.final_checkpoint,
         }
 
 
@@ -91,6 +98,10 @@ def train_loaded(
     data_path = spec.data_path(data)
     dataset = load_dataset(spec.data.dataset, data_path)
     warnings = _check_samples(spec, dataset, Path(spec.file))
+    plan = training_plan(spec, len(dataset.x_train))
+    for line in plan.lines():
+        reporter.note(line)
+    warnings += plan.warnings
     for text in warnings:
         reporter.note(f"warning: {text}")
     run = layout.new_run_dir(runs_dir, spec.name).resolve()
@@ -100,7 +111,7 @@ def train_loaded(
     if spec.overrides:
         header += "# Overrides: " + " ".join(f"--set {o}" for o in spec.overrides) + "\n"
     write_text(run / layout.SPEC, header + yaml.safe_dump(resolved, sort_keys=False))
-    write_json(run / layout.SUMMARY, spec.info.to_json(spec.name))
+    write_json(run / layout.SUMMARY, {**spec.info.to_json(spec.name), "training": plan.to_json()})
     record = RunRecord.create(run, epochs=spec.train.epochs, files=[layout.SPEC], warnings=warnings)
     native_log.move_into(run / layout.NATIVE_LOG)
     return _train(Job(spec, dataset, record), reporter)
@@ -128,6 +139,7 @@ def resume_run(
         check_matches(model, spec, saved)
     native_log.move_into(run / layout.NATIVE_LOG)
     job = Job(spec, dataset, record, state.epochs_completed, model, list(state.history))
+    job.best, job.callback_state = state.best, dict(state.callbacks)
     return _train(job, reporter)
 
 
@@ -171,6 +183,9 @@ def _already_finished(run: Path, spec: Spec, record: RunRecord) -> TrainResult:
         precision=record.get("precision"),
         train_seconds=record.get("train_seconds"),
         learning_curves=None,
+        stopped_early=record.get("stopped_early"),
+        best_checkpoint=record.best_checkpoint,
+        final_checkpoint=record.final_checkpoint,
         note=f"already finished ({record.epochs_completed}/{spec.train.epochs} epochs); "
         "nothing to do",
     )
@@ -286,6 +301,31 @@ def _keep_last_epoch(job: Job) -> None:
 
         write_with(run / layout.MODEL, copy, suffix=".keras")
         job.record.file_written(layout.MODEL)
+    _publish_best(job, keep=True)
+
+
+def _publish_best(job: Job, *, keep: bool) -> None:
+    """The best epoch's checkpoint becomes best.keras: copied while the run may still be
+    resumed (``keep``), moved when it is complete."""
+    best, run = job.best, job.record.run_dir
+    source = run / best["checkpoint"] if best else None
+    if best is None or source is None or not source.exists():
+        return
+    if keep or source.name == f"checkpoint-{len(job.history)}.keras":
+
+        def copy(tmp: Path) -> None:
+            shutil.copyfile(source, tmp)
+
+        write_with(run / layout.BEST, copy, suffix=".keras")
+    else:
+        os.replace(source, run / layout.BEST)
+    job.record.best_saved(layout.BEST, best["epoch"], best["monitor"], best["value"])
+
+
+def _restores_best(spec: Spec) -> bool:
+    return any(
+        c["type"] == "EarlyStopping" and c.get("restore_best_weights") for c in spec.train.callbacks
+    )
 
 
 def _interrupted(job: Job, stop: Stop) -> TrainResult:
@@ -295,6 +335,9 @@ def _interrupted(job: Job, stop: Stop) -> TrainResult:
 def _close(job: Job, fitted: Fitted, stop: Stop, reporter: Reporter) -> TrainResult:
     """The end of a finished run: final model, test result, record, curves."""
     run, record, history = job.record.run_dir, job.record, job.history
+    _publish_best(job, keep=False)
+    if job.best and _restores_best(job.spec):
+        record.set_final_checkpoint("best")  # Keras ends fit with the best epoch's weights
     last = f"checkpoint-{len(history)}.keras"
     if (run / last).exists():  # the last epoch's checkpoint is the final model: move it
         os.replace(run / last, run / layout.MODEL)
@@ -306,6 +349,7 @@ def _close(job: Job, fitted: Fitted, stop: Stop, reporter: Reporter) -> TrainRes
     test = {"loss": result.loss, "accuracy": result.accuracy}
     record.completed(
         history,
+        stopped_early=job.stopped_early,
         train_seconds=round(fitted.seconds, 3),
         samples_per_second=round(fitted.samples_per_second, 1),
         test=test,
@@ -342,6 +386,9 @@ def _result(
         train_seconds=round(fitted.seconds, 3) if fitted else None,
         learning_curves=curves,
         exit_code=exit_code,
+        stopped_early=job.stopped_early,
+        best_checkpoint=job.record.best_checkpoint,
+        final_checkpoint=job.record.final_checkpoint,
     )
 
 

@@ -5,8 +5,10 @@ expected and what was found; no raw ``OSError``/``ValueError``/``BadZipFile`` es
 input. Whatever the source, the result is the same normalised :class:`Dataset`: ``uint8`` images
 of shape ``(N, 28, 28)`` and ``uint8`` labels ``0..9`` of shape ``(N,)``.
 
-The formats are read in ``npz.py`` and ``idx.py``, Keras's cache is found in ``keras_cache.py``
-and the arrays are checked in ``arrays.py``; this module puts them together.
+The formats are read in ``npz.py`` and ``idx.py``, Keras's cache is found in ``keras_cache.py``,
+the sample bundled with the package is in ``sample.py`` and the arrays are checked in
+``arrays.py``; this module puts them together. ``sizes.train_size`` tells how many training
+images a data set has without loading it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mnistctl.data.files import exc_text
 from mnistctl.data.idx import find_idx_files, read_idx
 from mnistctl.data.keras_cache import KERAS_DATASETS, LOCAL_DATA_HINT, keras_files
 from mnistctl.data.npz import ARRAY_KEYS, read_npz
+from mnistctl.data.sample import SAMPLE_DATASET, SAMPLE_SHA256, SAMPLE_SOURCE, read_sample
 from mnistctl.errors import Location, UserError
 
 __all__ = [
@@ -39,8 +42,12 @@ __all__ = [
     "load_dataset",
     "load_idx_folder",
     "load_npz",
+    "load_sample",
     "read_idx",
 ]
+
+DATASETS = (*KERAS_DATASETS, SAMPLE_DATASET)
+"""The data sets known by name: Keras's downloads and the sample bundled with the package."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +69,8 @@ class Dataset:
 
 
 def load_dataset(dataset: str, path: str | os.PathLike[str] | None) -> Dataset:
-    """Load ``path`` (a ``.npz`` or a folder of IDX files) if given, else ``dataset`` via Keras."""
+    """Load ``path`` (a ``.npz`` or a folder of IDX files) if given, else ``dataset``: the
+    bundled sample for ``mnist_sample``, Keras's download (cached) for the others."""
     if path is not None:
         given = os.fspath(path)
         if not given:
@@ -82,11 +90,13 @@ def load_dataset(dataset: str, path: str | os.PathLike[str] | None) -> Dataset:
                 received="no such file or folder",
             )
         return load_npz(given)
+    if dataset == SAMPLE_DATASET:
+        return load_sample()
     if dataset not in KERAS_DATASETS:
         raise UserError(
             "unknown data set",
             location=Location(path=("data", "dataset")),
-            expected=" or ".join(KERAS_DATASETS),
+            expected=", ".join(DATASETS[:-1]) + " or " + DATASETS[-1],
             received=repr(dataset),
             hint="for other data, " + LOCAL_DATA_HINT,
         )
@@ -106,6 +116,22 @@ def load_npz(path: str | os.PathLike[str]) -> Dataset:
     arrays, loc = read_npz(path)
     resolved = Path(path).expanduser().resolve()
     return make_dataset(resolved.name, str(resolved), arrays, dict.fromkeys(ARRAY_KEYS, loc))
+
+
+def load_sample() -> Dataset:
+    """The MNIST sample bundled with the package (``mnist_sample``: 5,000 training digits, the
+    10,000 test digits); a UserError if the installed file is damaged."""
+    arrays, loc = read_sample()
+    dataset = make_dataset(SAMPLE_DATASET, SAMPLE_SOURCE, arrays, dict.fromkeys(ARRAY_KEYS, loc))
+    if dataset.sha256 != SAMPLE_SHA256:
+        raise UserError(
+            "the bundled MNIST sample is damaged",
+            location=loc,
+            expected=f"digits with checksum {SAMPLE_SHA256[:12]}…",
+            received=f"checksum {dataset.sha256[:12]}…",
+            hint="reinstall mnistctl",
+        )
+    return dataset
 
 
 def load_idx_folder(path: str | os.PathLike[str]) -> Dataset:

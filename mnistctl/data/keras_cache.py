@@ -19,12 +19,15 @@ from mnistctl.data import files
 from mnistctl.data.files import exc_text
 from mnistctl.errors import UserError
 
-__all__ = ["KERAS_DATASETS", "LOCAL_DATA_HINT", "keras_files"]
+__all__ = ["KERAS_DATASETS", "LOCAL_DATA_HINT", "SAMPLE_HINT", "keras_files"]
 
 LOCAL_DATA_HINT = (
     "pass a local copy with --data PATH (a .npz like Keras's mnist.npz or a folder of IDX files)"
     " or set MNISTCTL_DATA"
 )
+
+# Offline without MNIST: also the sample bundled with the package (never used unasked).
+SAMPLE_HINT = "or train on the bundled 5,000-digit sample: --set data.dataset=mnist_sample"
 
 # The files Keras downloads (keras/src/datasets/mnist.py and fashion_mnist.py).
 _KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -126,6 +129,6 @@ def _download(home: Path, root: Path, r: _Remote, label: str) -> Path:
         raise UserError(
             f"could not download {label} (no network?)",
             received=exc_text(e),
-            hint=LOCAL_DATA_HINT,
+            hint=LOCAL_DATA_HINT + (f", {SAMPLE_HINT}" if label == "MNIST" else ""),
         ) from e
     return Path(got)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import keras
 
+from mnistctl.ml import objects
 from mnistctl.spec import Spec
 from mnistctl.spec.kwargs import keras_kwargs
 from mnistctl.spec.options import OPTIMIZERS
@@ -11,9 +14,13 @@ from mnistctl.spec.options import OPTIMIZERS
 
 def make_optimizer(spec: Spec) -> keras.optimizers.Optimizer:
     """The spec's optimizer: a class named by the allowlist, with the spec's arguments (integers
-    as floats where the allowlist says number: Keras refuses ``learning_rate=1``)."""
+    as floats where the allowlist says number: Keras refuses ``learning_rate=1``) and its
+    learning-rate schedule, if any."""
     cls_name, allowed = OPTIMIZERS[spec.compile.optimizer_type]
-    return getattr(keras.optimizers, cls_name)(**keras_kwargs(allowed, spec.compile.optimizer_args))
+    args = keras_kwargs(allowed, spec.compile.optimizer_args)
+    if isinstance(args.get("learning_rate"), Mapping):  # {type: CosineDecay, ...}
+        args["learning_rate"] = objects.make("schedule", args["learning_rate"])
+    return getattr(keras.optimizers, cls_name)(**args)
 
 
 def compile_model(model: keras.Model, spec: Spec) -> None:

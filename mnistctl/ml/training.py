@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,10 +22,10 @@ import tensorflow as tf
 
 from mnistctl import __version__
 from mnistctl.data.datasets import Dataset
-from mnistctl.ml import pipeline, tensorboard
+from mnistctl.ml import callbacks, pipeline, tensorboard
 from mnistctl.ml.builder import build_model
 from mnistctl.ml.compile import compile_model
-from mnistctl.ml.modelfile import save_model
+from mnistctl.ml.modelfile import load_model, save_model
 from mnistctl.ml.precision import Choice, cpu_flags
 from mnistctl.runs.history import write_history
 from mnistctl.runs.layout import HISTORY
@@ -69,6 +69,9 @@ class Job:
     first_epoch: int = 0
     model: keras.Model | None = None  # the checkpoint's model when resuming
     history: History = field(default_factory=list)  # finished epochs; grows as training goes
+    best: dict[str, Any] | None = None  # the best epoch so far (ml/callbacks.BestEpoch)
+    callback_state: dict[str, Any] = field(default_factory=dict)  # after the last epoch
+    stopped_early: dict[str, Any] | None = None  # set when EarlyStopping ended training
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
     reporter.start(job.first_epoch, spec.train.epochs, steps)
     started = time.monotonic()
     stop.model = model
+    own = callbacks.make_callbacks(spec)
+    recorder = _recorder(job, reporter, stop, own)
     try:
         model.fit(
             train_ds,
@@ -104,9 +109,10 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
             steps_per_epoch=steps,
             validation_data=val_ds,
             verbose=0,
-            # The recorder first: an epoch it refuses (interrupted, diverged) never reaches the
-            # event files, so they hold no epoch that the run record does not.
-            callbacks=[_recorder(job, reporter, stop), board],
+            # The spec's callbacks first, so that the recorder saves their state after they
+            # saw the epoch; then the recorder: an epoch it refuses (interrupted, diverged)
+            # never reaches the event files, so they hold no epoch that the record does not.
+            callbacks=[*own, recorder, board],
             shuffle=False,
         )
     finally:
@@ -114,6 +120,7 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
         reporter.stop()
     if stop.requested:
         raise Interrupted
+    _note_early_stop(job, own, reporter)
     seconds = max(time.monotonic() - started, 1e-9)
     rate = n_train * (spec.train.epochs - job.first_epoch) / seconds
     return Fitted(model, seconds, rate, choice)
@@ -181,6 +188,25 @@ def environment(spec: Spec, dataset: Dataset, choice: Choice) -> dict[str, Any]:
     }
 
 
+def _note_early_stop(job: Job, own: list[keras.callbacks.Callback], reporter: Reporter) -> None:
+    stopper = callbacks.early_stopping(own)
+    if stopper is None or not stopper.stopped_epoch or len(job.history) >= job.spec.train.epochs:
+        return
+    best = job.best or {}
+    job.stopped_early = {
+        "epoch": len(job.history),
+        "monitor": stopper.monitor,
+        "best_epoch": best.get("epoch"),
+        "restored_best": bool(stopper.restore_best_weights and stopper.best_weights is not None),
+    }
+    reporter.note(
+        f"EarlyStopping ended training after epoch {len(job.history)} of "
+        f"{job.spec.train.epochs}: {stopper.monitor} did not improve for "
+        f"{stopper.patience} epoch(s)"
+        + (f"; best epoch {best['epoch']}" if best.get("epoch") else "")
+    )
+
+
 def _reseed_layers(model: keras.Model, seed: int, epoch: int) -> None:
     """Set the random state of every layer that draws random numbers (Dropout, noise) from
     (seed, epoch, layer): Keras does not save that state in a .keras file, so without this a
@@ -196,10 +222,31 @@ class _Recorder(keras.callbacks.Callback):  # type: ignore[misc]
 
     async_safe = True  # no batch hook here; _LiveRecorder's is safe to run async
 
-    def __init__(self, job: Job, reporter: Reporter, stop: Stop) -> None:
+    def __init__(
+        self, job: Job, reporter: Reporter, stop: Stop, own: list[keras.callbacks.Callback]
+    ) -> None:
         super().__init__()
-        self.job, self.reporter, self.stop = job, reporter, stop
+        self.job, self.reporter, self.stop, self.own = job, reporter, stop, own
+        self.best = callbacks.BestEpoch.for_spec(job.spec, job.best)
         self.t0 = time.monotonic()
+
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        """A resumed run: the spec's callbacks go on from their saved state (they reset it in
+        their own on_train_begin, which ran just before this)."""
+        best = self.job.best
+        if self.job.callback_state:
+            callbacks.restore(self.own, self.job.callback_state, self._weights_of(best))
+
+    def _weights_of(self, best: dict[str, Any] | None) -> Callable[[], list[Any]] | None:
+        if best is None:
+            return None
+        path = self.job.record.run_dir / best["checkpoint"]
+
+        def weights() -> list[Any]:
+            self.job.record.verify(path.name)
+            return load_model(path, compile=False).get_weights()  # type: ignore[no-any-return]
+
+        return weights
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         if self.stop.requested:  # Ctrl-C before training started
@@ -223,10 +270,16 @@ class _Recorder(keras.callbacks.Callback):  # type: ignore[misc]
         run, history = self.job.record.run_dir, [*self.job.history, row]
         name = f"checkpoint-{epoch + 1}.keras"
         save_model(self.model, run / name)
-        self.job.record.epoch_finished(history, name)
+        if self.best is not None:
+            self.best.update(epoch, row, callbacks.early_stopping(self.own))
+        best = self.best.best if self.best is not None else None
+        state = callbacks.state_of(self.own)
+        self.job.record.epoch_finished(history, name, best=best, callbacks=state)
         self.job.history.append(row)
+        self.job.best, self.job.callback_state = best, state
+        keep = {name, best["checkpoint"] if best else name}
         for old in run.glob("checkpoint-*.keras"):
-            if old.name != name:
+            if old.name not in keep:
                 old.unlink(missing_ok=True)
         write_history(run / HISTORY, history)
         self.reporter.epoch_end(epoch, row, time.monotonic() - self.t0)
@@ -241,5 +294,8 @@ class _LiveRecorder(_Recorder):
         self.reporter.batch(batch, {k: float(v) for k, v in (logs or {}).items()})
 
 
-def _recorder(job: Job, reporter: Reporter, stop: Stop) -> keras.callbacks.Callback:
-    return _LiveRecorder(job, reporter, stop) if reporter.live else _Recorder(job, reporter, stop)
+def _recorder(
+    job: Job, reporter: Reporter, stop: Stop, own: list[keras.callbacks.Callback]
+) -> keras.callbacks.Callback:
+    cls = _LiveRecorder if reporter.live else _Recorder
+    return cls(job, reporter, stop, own)

@@ -6,10 +6,12 @@ file meaning that spec's latest run (by the time it was created, not by its name
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mnistctl.errors import Location, UserError
 from mnistctl.runs.record import METRICS, RunRecord
@@ -23,10 +25,11 @@ BEST = "best.keras"  # the best epoch by the monitored metric (record: best_chec
 SUMMARY = "summary.json"
 ENV = "env.json"
 HISTORY = "history.csv"
-EVALUATION = "evaluation.json"
+EVALUATION = "evaluation.json"  # of the model the run ends with; evaluation-best.json, ...
 PLOTS = "plots"
 NATIVE_LOG = "tensorflow.log"
 RUN_FILES = (SPEC, MODEL, HISTORY, METRICS, SUMMARY, ENV)  # every completed run has these
+CHECKPOINTS = ("best", "last")  # --checkpoint: best.keras, or model.keras (the last epoch)
 
 
 def timestamp() -> str:
@@ -157,3 +160,124 @@ def model_path(run: Path, record: RunRecord | None = None) -> Path:
         )
     record.verify(MODEL)
     return path
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The model file a command loads (checked against the record), and what it holds."""
+
+    name: str  # "best" (best.keras) or "last" (model.keras)
+    path: Path
+    epoch: int | None  # the epoch (1-based) whose weights it holds, when known
+    epochs: int  # the epochs the run has finished
+    monitor: str | None = None  # best: the metric it is the best by, and its value
+    value: float | None = None
+    default: bool = True  # the model the run ends with, which commands load by default
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    @property
+    def suffix(self) -> str:
+        """Added to the names of files made from this model (evaluation, plots): none for the
+        default model, ``-best`` or ``-last`` for the other, so neither replaces the other's."""
+        return "" if self.default else f"-{self.name}"
+
+    def evaluation_path(self, run: Path) -> Path:
+        """``evaluation.json``, or ``evaluation-best.json`` / ``evaluation-last.json``."""
+        return run / f"{Path(EVALUATION).stem}{self.suffix}.json"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.file,
+            "epoch": self.epoch,
+            "monitor": self.monitor,
+            "value": self.value,
+            "default": self.default,
+        }
+
+
+def checkpoint(
+    run: Path, record: RunRecord | None = None, which: str | None = None, spec: Spec | None = None
+) -> Checkpoint:
+    """The model ``which`` names (``best``, ``last``; None: the one the run ends with, its
+    ``final_checkpoint``), its file checked against the record; ``spec`` (the run's) words
+    why a run keeps no best model."""
+    record = record or RunRecord.load(run)
+    default = record.final_checkpoint if record.best_checkpoint is not None else "last"
+    name = default if which is None else str(which)
+    if name not in CHECKPOINTS:
+        raise UserError(
+            "unknown checkpoint",
+            Location(str(run)),
+            expected="best (best.keras) or last (model.keras)",
+            received=repr(name)[:40],
+        )
+    if name == "last":
+        done = record.epochs_completed
+        return Checkpoint(
+            "last", model_path(run, record), done or None, done, default=default == "last"
+        )
+    return _best(run, record, spec, default == "best")
+
+
+def _best(run: Path, record: RunRecord, spec: Spec | None, default: bool) -> Checkpoint:
+    best = record.best_checkpoint
+    if best is None:
+        raise _no_best(run, record, spec)
+    path = run / BEST
+    epoch = best.get("epoch")
+    epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0 else None
+    if not path.is_file():
+        raise UserError(
+            "the run has no best.keras",
+            Location(str(run)),
+            expected=f"best.keras, the best epoch{f' ({epoch})' if epoch else ''} its record names",
+            received="no such file",
+            hint="use --checkpoint last, or restore the file",
+        )
+    try:
+        record.verify(BEST)
+    except UserError as err:
+        raise replace(err, hint="restore it, or use --checkpoint last") from None
+    monitor, value = best.get("monitor"), best.get("value")
+    return Checkpoint(
+        "best",
+        path,
+        epoch,
+        record.epochs_completed,
+        monitor if isinstance(monitor, str) else None,
+        _finite(value),
+        default,
+    )
+
+
+def _no_best(run: Path, record: RunRecord, spec: Spec | None) -> UserError:
+    """Why the run keeps no best.keras: nothing to choose it by, or not (yet) written."""
+    early = spec is not None and any(c.get("type") == "EarlyStopping" for c in spec.train.callbacks)
+    if spec is not None and not spec.data.validation_split and not early:
+        return UserError(
+            "this run keeps no best.keras: it had no validation data and no EarlyStopping",
+            Location(str(run)),
+            hint="use --checkpoint last, or train with data.validation_split > 0",
+        )
+    return UserError(
+        "this run keeps no best.keras",
+        Location(str(run)),
+        expected="a run that kept its best epoch (mnistctl keeps one when it validates)",
+        received=(
+            f"a run still training ({record.epochs_completed} epoch(s) done so far)"
+            if record.is_live() is not False
+            else "a run whose record names no best epoch"
+        ),
+        hint="use --checkpoint last",
+    )
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a float if it is a finite number; None otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None

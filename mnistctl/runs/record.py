@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -96,6 +96,9 @@ class ResumeState:
     epochs_completed: int
     checkpoint: str  # file name inside the run; "" before the first epoch
     history: History
+    # the best epoch so far: {"checkpoint": "checkpoint-E.keras", "epoch": E, "monitor", "value"}
+    best: dict[str, Any] | None = None
+    callbacks: dict[str, Any] = field(default_factory=dict)  # callbacks' state (ml/callbacks.py)
 
 
 class RunRecord:
@@ -261,16 +264,32 @@ class RunRecord:
         self._data.pop("error", None)
         self._write()
 
-    def epoch_finished(self, history: History, checkpoint: str) -> None:
-        """After the checkpoint of the last epoch in ``history`` is on disk."""
+    def epoch_finished(
+        self,
+        history: History,
+        checkpoint: str,
+        *,
+        best: dict[str, Any] | None = None,
+        callbacks: dict[str, Any] | None = None,
+    ) -> None:
+        """After the checkpoint of the last epoch in ``history`` is on disk. ``best`` names the
+        best epoch's checkpoint (kept on disk until the run ends), ``callbacks`` the state of
+        the spec's callbacks after this epoch: what a resume restores."""
         self._checksum(checkpoint)
+        keep = {checkpoint, best["checkpoint"] if best else checkpoint}
         for name in list(self._data["files"]):
-            if name.startswith("checkpoint-") and name != checkpoint:
+            if name.startswith("checkpoint-") and name not in keep:
                 del self._data["files"][name]
-        write_json(
-            self.run_dir / STATE,
-            {"epochs_completed": len(history), "checkpoint": checkpoint, "history": history},
-        )
+        state: dict[str, Any] = {
+            "epochs_completed": len(history),
+            "checkpoint": checkpoint,
+            "history": history,
+        }
+        if best:
+            state["best"] = best
+        if callbacks:
+            state["callbacks"] = callbacks
+        write_json(self.run_dir / STATE, state)
         self._data.update(epochs_completed=len(history), final=history[-1], best=best_of(history))
         self._write()
 
@@ -373,4 +392,26 @@ def _parse_state(state: Any, epochs: int) -> ResumeState | None:
             for v in row.values()
         ):
             return None
-    return ResumeState(done, str(checkpoint or ""), [dict(row) for row in rows[:done]])
+    best, callbacks = state.get("best"), state.get("callbacks", {})
+    if best is not None and not _valid_best(best, done):
+        return None
+    if not isinstance(callbacks, dict):
+        return None
+    history = [dict(row) for row in rows[:done]]
+    return ResumeState(done, str(checkpoint or ""), history, best, callbacks)
+
+
+def _valid_best(best: Any, done: int) -> bool:
+    if not isinstance(best, dict):
+        return False
+    epoch, value = best.get("epoch"), best.get("value")
+    return (
+        isinstance(epoch, int)
+        and not isinstance(epoch, bool)
+        and 1 <= epoch <= done
+        and best.get("checkpoint") == f"checkpoint-{epoch}.keras"
+        and isinstance(best.get("monitor"), str)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )

@@ -19,6 +19,7 @@ from mnistctl.spec.model import LayerSpec, ModelInfo
 from mnistctl.spec.overrides import Placed, apply_overrides, override_label
 from mnistctl.spec.schema_errors import schema_errors
 from mnistctl.spec.sections import CompileSection, DataSection, TrainSection
+from mnistctl.spec.training_checks import check_training
 from mnistctl.spec.yamlload import Document, load_file
 
 if TYPE_CHECKING:
@@ -78,8 +79,9 @@ class Spec:
         a rich renderable that shows itself in Jupyter (``str()`` is the text table,
         ``to_json()`` the ``summary --json`` document). Never imports TensorFlow."""
         from mnistctl.api import ModelSummary
+        from mnistctl.spec.plan import plan_for
 
-        return ModelSummary(self.name, self.info)
+        return ModelSummary(self.name, self.info, plan_for(self))
 
     def resolved_dict(self) -> dict[str, Any]:
         """The spec with defaults filled in: what a run records as its spec.yaml."""
@@ -122,16 +124,21 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> Spec:
     info, errors = analyze(
         layers, outputs, compile_.loss, lambda p, key=False: _where(doc, placed, p, key=key)
     )
+    data_ = sections.from_dict(DataSection, data.get("data", {}))
+    train = sections.from_dict(TrainSection, data.get("train", {}))
+    errors += check_training(
+        compile_, train, data_, lambda p, key=False: _where(doc, placed, p, key=key)
+    )
     if errors or info is None:
         raise UserErrors(_sorted(errors), doc.source)
     return Spec(
         name=str(data.get("name") or _safe_name(path.stem)),
         description=str(data.get("description", "")),
-        data=sections.from_dict(DataSection, data.get("data", {})),
+        data=data_,
         layers=layers,
         outputs=outputs,
         compile=compile_,
-        train=sections.from_dict(TrainSection, data.get("train", {})),
+        train=train,
         info=info,
         file=str(path),
         raw=data,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-DATASETS = ("mnist", "fashion_mnist")
+DATASETS = ("mnist", "fashion_mnist", "mnist_sample")
 
 # loss name -> how labels are fed to it
 LOSSES: dict[str, str] = {
@@ -33,7 +33,15 @@ def lower_is_better(metric: str) -> bool:
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
-_LR = {"type": "number", "exclusiveMinimum": 0, "maximum": 10, "description": "step size"}
+# a number, or a learning-rate schedule {type: CosineDecay, ...} (spec/objects.py)
+_LR = {
+    "type": ["number", "object"],
+    "exclusiveMinimum": 0,
+    "maximum": 10,
+    "if": {"type": "object"},
+    "then": {"$ref": "#/$defs/schedule"},
+    "description": "step size: a number, or a schedule {type: CosineDecay, ...}",
+}
 _UNIT = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 _EPS = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
 _NONNEG = {"type": "number", "minimum": 0, "maximum": 1000}

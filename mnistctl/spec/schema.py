@@ -10,7 +10,9 @@ import json
 from functools import cache
 from typing import Any
 
+from mnistctl.spec.args import Arg
 from mnistctl.spec.layers import LAYER_TYPES, LayerType
+from mnistctl.spec.objects import FAMILIES, Family, ObjectType
 from mnistctl.spec.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
 from mnistctl.spec.sections import default
 
@@ -34,18 +36,55 @@ def _layer_def(t: LayerType) -> dict[str, Any]:
         if t.max_inputs is not None:
             inputs["maxItems"] = t.max_inputs
         props["inputs"] = inputs
-    for arg in t.args:
-        fragment = {k: v for k, v in arg.schema.items() if v != ""}
-        if not arg.required and arg.default is not None:
-            default = arg.default
-            fragment["default"] = list(default) if isinstance(default, tuple) else default
-        props[arg.name] = fragment
+    props.update(_arg_props(t.args))
     return {
         "type": "object",
         "description": t.doc,
         "properties": props,
         "required": ["type", *(a.name for a in t.args if a.required)],
         "additionalProperties": False,
+    }
+
+
+def _arg_props(args: tuple[Arg, ...]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for arg in args:
+        fragment = {k: v for k, v in arg.schema.items() if v != ""}
+        if not arg.required and arg.default is not None:
+            default = arg.default
+            fragment["default"] = list(default) if isinstance(default, tuple) else default
+        props[arg.name] = fragment
+    return props
+
+
+def _object_def(family: Family, t: ObjectType) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": t.doc,
+        "properties": {"type": {"const": t.name}, **_arg_props(t.args)},
+        "required": ["type", *(a.name for a in t.args if a.required)],
+        "additionalProperties": False,
+    }
+
+
+def _family_defs(family: Family) -> dict[str, Any]:
+    """``{type: KerasClassName, ...}``: the type picks the arguments, as for layers."""
+    names = list(family.types)
+    return {
+        family.key: {
+            "type": "object",
+            "required": ["type"],
+            "description": f"a Keras {family.noun}: {{type: one of {', '.join(names)}, ...}}",
+            "properties": {"type": {"enum": names, "description": f"the {family.noun}'s class"}},
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                    "then": {"$ref": f"#/$defs/{family.key}.{name}"},
+                }
+                for name in names
+            ],
+        },
+        **{f"{family.key}.{name}": _object_def(family, t) for name, t in family.types.items()},
     }
 
 
@@ -158,6 +197,13 @@ def _train_schema() -> dict[str, Any]:
                 "description": "auto: the fastest numerics this machine runs well",
             },
             "shuffle": {"type": "boolean", "default": default("train", "shuffle")},
+            "callbacks": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/callback"},
+                "maxItems": 16,
+                "default": default("train", "callbacks"),
+                "description": "Keras callbacks: EarlyStopping, ReduceLROnPlateau",
+            },
             "tensorboard_histograms": {
                 **_train_int("tensorboard_histograms", 0, 10000),
                 "description": (
@@ -186,6 +232,7 @@ def _defs() -> dict[str, Any]:
             ],
         },
         **{name: _layer_def(t) for name, t in LAYER_TYPES.items()},
+        **{k: v for family in FAMILIES.values() for k, v in _family_defs(family).items()},
     }
 
 

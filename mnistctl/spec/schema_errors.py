@@ -17,6 +17,8 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from mnistctl.errors import Location, PathPart, UserError
+from mnistctl.spec.layers import LAYER_TYPES
+from mnistctl.spec.objects import FAMILIES, family_at
 from mnistctl.spec.schema import build_schema
 from mnistctl.spec.wording import describe, did_you_mean
 
@@ -101,7 +103,7 @@ def _unknown_keys(f: _Failure) -> list[UserError]:
             f.locate((*f.path, k), key=True),
             expected="one of " + ", ".join(allowed),
             received=repr(k),
-            hint=did_you_mean(k, allowed),
+            hint=did_you_mean(k, allowed) or _left_out_hint(k, f.path, f.value),
         )
         for k in f.value
         if k not in allowed
@@ -129,11 +131,17 @@ def _missing_keys(f: _Failure) -> list[UserError]:
 
 
 def _wrong_type(f: _Failure) -> list[UserError]:
+    then = f.schema.get("then")
+    ref = then.get("$ref", "") if isinstance(then, dict) else ""
+    family = FAMILIES.get(ref.rpartition("/")[2]) if ref.startswith("#/$defs/") else None
+    expected = _type_words(f.wanted)
+    if family is not None:  # a number or an object: say which object
+        expected = expected.replace("a mapping", f"a {family.noun} {{type: ..., ...}}")
     return [
         UserError(
             f"wrong type for {f.name}",
             f.where,
-            expected=_type_words(f.wanted),
+            expected=expected,
             received=describe(f.value),
         )
     ]
@@ -143,7 +151,10 @@ def _bad_choice(f: _Failure) -> list[UserError]:
     choices = f.wanted if f.kind == "enum" else [f.wanted]
     shown = [c for c in choices if c is not None]
     path = f.path
-    if (
+    family = family_at(path)
+    if family is not None and len(path) == family[1] + 1 and path[-1] == "type":
+        message = f"unknown {family[0].noun} type"
+    elif (
         path[-2:-1] == ("layers",)
         or (len(path) == 4 and path[-1] == "type")
         or (path and path[-1] == "type" and path[:2] == ("model", "layers"))
@@ -279,6 +290,8 @@ def _field_name(path: Sequence[PathPart]) -> str:
     for i in range(len(path) - 1, -1, -1):
         part = path[i]
         if isinstance(part, str):
+            if i < len(path) - 1 and part.endswith("ies"):
+                return part[:-3] + "y"  # boundaries[0] is a boundary
             if i < len(path) - 1 and part.endswith("s") and part not in ("outputs", "inputs"):
                 return part[:-1]  # an item of a plural list
             if path[-2:] == ("optimizer", "type") or path[-1:] == ("optimizer",):
@@ -298,8 +311,30 @@ def _choice_hint(value: Any, choices: list[Any]) -> str | None:
 def _unknown_key_message(key: str, path: tuple[PathPart, ...], obj: Any) -> str:
     if path[:2] == ("model", "layers") and len(path) == 3 and isinstance(obj, dict):
         return f"unknown argument {key!r} for {obj.get('type')}"
+    family = family_at(path)
+    if family is not None and len(path) == family[1] and isinstance(obj, dict):
+        return f"unknown argument {key!r} for {obj.get('type')}"
     section = ".".join(map(str, path)) or "the spec"
     return f"unknown key {key!r} in {section}"
+
+
+def _left_out_hint(key: str, path: tuple[PathPart, ...], obj: Any) -> str | None:
+    """Why a Keras argument is not in the table: an object's deliberate omission, or a
+    regularizer on a layer that has no weights."""
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    family = family_at(path)
+    if family is not None and len(path) == family[1] and isinstance(kind, str):
+        t = family[0].types.get(kind)
+        reason = t.excluded.get(key) if t is not None else None
+        return f"mnistctl leaves Keras's {key!r} out: {reason}" if reason else None
+    layer = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
+    if path[:2] != ("model", "layers") or len(path) != 3 or layer is None:
+        return None
+    weighted = any(a.endswith("_regularizer") for a in layer.arg_names)
+    if key.endswith("_regularizer") and not weighted:
+        return f"{kind} has no weights to regularize"
+    reason = layer.excluded.get(key)
+    return f"mnistctl leaves Keras's {key!r} out: {reason}" if reason else None
 
 
 def _layer_label(value: Any) -> str | None:

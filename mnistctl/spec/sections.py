@@ -52,6 +52,7 @@ class TrainSection:
     precision: str = "auto"
     shuffle: bool = True
     tensorboard_histograms: int = 0  # weight histograms every N epochs (histogram_freq); 0: none
+    callbacks: tuple[Mapping[str, Any], ...] = ()  # {type: EarlyStopping, ...} (spec/objects.py)
 
 
 SECTIONS: dict[str, type[DataSection] | type[CompileSection] | type[TrainSection]] = {

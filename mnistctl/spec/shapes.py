@@ -38,11 +38,11 @@ def pair(value: int | Sequence[int]) -> tuple[int, int]:
     return (int(a), int(b))
 
 
-def _shown(shape: Shape) -> str:
+def shown(shape: Shape) -> str:
     return format_shape(shape, batch=True)
 
 
-def _need_rank(shape: Shape, rank: int, what: str) -> None:
+def need_rank(shape: Shape, rank: int, what: str) -> None:
     if len(shape) != rank:
         hint = (
             " (add a Reshape to [28, 28, 1] or use Input shape [28, 28, 1])"
@@ -52,7 +52,7 @@ def _need_rank(shape: Shape, rank: int, what: str) -> None:
         raise ShapeError(
             f"{what} needs an input of rank {rank + 1} (batch included){hint}",
             expected=f"an input shaped (None, {', '.join(['…'] * rank)})",
-            received=_shown(shape),
+            received=shown(shape),
         )
 
 
@@ -63,7 +63,7 @@ def _window(size: int, window: int, stride: int, dilation: int, padding: str) ->
     return (size - span) // stride + 1
 
 
-def _spatial(
+def spatial(
     shape: Shape,
     window: tuple[int, int],
     strides: tuple[int, int],
@@ -72,7 +72,7 @@ def _spatial(
     arg: str,
     what: str,
 ) -> tuple[int, int]:
-    _need_rank(shape, 3, what)
+    need_rank(shape, 3, what)
     out = []
     for axis in range(2):
         span = (window[axis] - 1) * dilation[axis] + 1
@@ -80,23 +80,23 @@ def _spatial(
             raise ShapeError(
                 f"{arg} is larger than the input",
                 expected=f"a {arg} of at most {shape[0]}x{shape[1]} with padding 'valid'",
-                received=f"{window[0]}x{window[1]} on input {_shown(shape)}",
+                received=f"{window[0]}x{window[1]} on input {shown(shape)}",
                 arg=arg,
             )
         out.append(_window(shape[axis], window[axis], strides[axis], dilation[axis], padding))
     return out[0], out[1]
 
 
-def _freeze(trainable: int, fixed: int, args: Args) -> Params:
+def freeze(trainable: int, fixed: int, args: Args) -> Params:
     return (trainable, fixed) if args.get("trainable", True) else (0, trainable + fixed)
 
 
-def _axis(shape: Shape, axis: int, what: str) -> int:
+def axis_index(shape: Shape, axis: int, what: str) -> int:
     if not -len(shape) <= axis <= len(shape) or axis == 0:  # axis 0 / -rank: the batch
         raise ShapeError(
             f"{what} axis out of range for this input",
             expected=f"an axis between 1 and {len(shape)} or between {-len(shape)} and -1",
-            received=f"axis={axis} on input {_shown(shape)}",
+            received=f"axis={axis} on input {shown(shape)}",
             arg="axis",
         )
     return axis - 1 if axis > 0 else len(shape) + axis
@@ -112,14 +112,14 @@ def input_shape(_shapes: Sequence[Shape], args: Args) -> Shape:
 def dense_shape(shapes: Sequence[Shape], args: Args) -> Shape:
     (shape,) = shapes
     if not shape:
-        raise ShapeError("Dense needs an input with a feature axis", "rank >= 2", _shown(shape))
+        raise ShapeError("Dense needs an input with a feature axis", "rank >= 2", shown(shape))
     return (*shape[:-1], int(args["units"]))
 
 
 def dense_params(shapes: Sequence[Shape], args: Args) -> Params:
     units = int(args["units"])
     n = shapes[0][-1] * units + (units if args["use_bias"] else 0)
-    return _freeze(n, 0, args)
+    return freeze(n, 0, args)
 
 
 def dense_macs(shapes: Sequence[Shape], args: Args, out: Shape) -> int:
@@ -131,7 +131,7 @@ def dense_macs(shapes: Sequence[Shape], args: Args, out: Shape) -> int:
 
 def conv_shape(shapes: Sequence[Shape], args: Args) -> Shape:
     (shape,) = shapes
-    _need_rank(shape, 3, "Conv2D")
+    need_rank(shape, 3, "Conv2D")
     strides, dilation = pair(args["strides"]), pair(args["dilation_rate"])
     if max(strides) > 1 and max(dilation) > 1:
         raise ShapeError(
@@ -149,7 +149,7 @@ def conv_shape(shapes: Sequence[Shape], args: Args) -> Shape:
             arg="groups",
         )
     window = pair(args["kernel_size"])
-    h, w = _spatial(shape, window, strides, dilation, args["padding"], "kernel_size", "Conv2D")
+    h, w = spatial(shape, window, strides, dilation, args["padding"], "kernel_size", "Conv2D")
     return (h, w, int(args["filters"]))
 
 
@@ -157,7 +157,7 @@ def conv_params(shapes: Sequence[Shape], args: Args) -> Params:
     kh, kw = pair(args["kernel_size"])
     filters = int(args["filters"])
     n = kh * kw * (shapes[0][2] // int(args["groups"])) * filters
-    return _freeze(n + (filters if args["use_bias"] else 0), 0, args)
+    return freeze(n + (filters if args["use_bias"] else 0), 0, args)
 
 
 def conv_macs(shapes: Sequence[Shape], args: Args, out: Shape) -> int:
@@ -170,7 +170,7 @@ def pool_shape(what: str) -> ShapeRule:
         (shape,) = shapes
         pool = pair(args["pool_size"])
         strides = pair(args["strides"]) if args["strides"] is not None else pool
-        h, w = _spatial(shape, pool, strides, (1, 1), args["padding"], "pool_size", what)
+        h, w = spatial(shape, pool, strides, (1, 1), args["padding"], "pool_size", what)
         return (h, w, shape[2])
 
     return rule
@@ -179,7 +179,7 @@ def pool_shape(what: str) -> ShapeRule:
 def global_pool_shape(what: str) -> ShapeRule:
     def rule(shapes: Sequence[Shape], args: Args) -> Shape:
         (shape,) = shapes
-        _need_rank(shape, 3, what)
+        need_rank(shape, 3, what)
         return (1, 1, shape[2]) if args["keepdims"] else (shape[2],)
 
     return rule
@@ -197,14 +197,14 @@ def flatten_shape(shapes: Sequence[Shape], _args: Args) -> Shape:
 
 
 def batchnorm_shape(shapes: Sequence[Shape], args: Args) -> Shape:
-    _axis(shapes[0], int(args["axis"]), "BatchNormalization")
+    axis_index(shapes[0], int(args["axis"]), "BatchNormalization")
     return shapes[0]
 
 
 def batchnorm_params(shapes: Sequence[Shape], args: Args) -> Params:
-    channels = shapes[0][_axis(shapes[0], int(args["axis"]), "BatchNormalization")]
+    channels = shapes[0][axis_index(shapes[0], int(args["axis"]), "BatchNormalization")]
     trainable = channels * (int(bool(args["center"])) + int(bool(args["scale"])))
-    return _freeze(trainable, 2 * channels, args)
+    return freeze(trainable, 2 * channels, args)
 
 
 def reshape_shape(shapes: Sequence[Shape], args: Args) -> Shape:
@@ -219,7 +219,7 @@ def reshape_shape(shapes: Sequence[Shape], args: Args) -> Shape:
             raise ShapeError(
                 "Reshape cannot change the number of values",
                 expected=f"a target_shape whose size divides {size}",
-                received=f"{target} on input {_shown(shapes[0])}",
+                received=f"{target} on input {shown(shapes[0])}",
                 arg="target_shape",
             )
         target[unknown[0]] = size // known
@@ -227,7 +227,7 @@ def reshape_shape(shapes: Sequence[Shape], args: Args) -> Shape:
         raise ShapeError(
             "Reshape cannot change the number of values",
             expected=f"a target_shape of {size} values, e.g. {list(shapes[0])}",
-            received=f"{target} ({known} values) on input {_shown(shapes[0])}",
+            received=f"{target} ({known} values) on input {shown(shapes[0])}",
             arg="target_shape",
         )
     return tuple(target)
@@ -242,7 +242,7 @@ def add_shape(shapes: Sequence[Shape], _args: Args) -> Shape:
         raise ShapeError(
             "Add needs inputs of the same shape",
             expected="equal shapes",
-            received=", ".join(_shown(s) for s in shapes),
+            received=", ".join(shown(s) for s in shapes),
             arg="inputs",
         )
     return first
@@ -250,7 +250,7 @@ def add_shape(shapes: Sequence[Shape], _args: Args) -> Shape:
 
 def concat_shape(shapes: Sequence[Shape], args: Args) -> Shape:
     first = shapes[0]
-    received = ", ".join(_shown(s) for s in shapes)
+    received = ", ".join(shown(s) for s in shapes)
     if any(len(s) != len(first) for s in shapes):
         raise ShapeError(
             "Concatenate needs inputs of the same rank",
@@ -258,7 +258,7 @@ def concat_shape(shapes: Sequence[Shape], args: Args) -> Shape:
             received=received,
             arg="inputs",
         )
-    axis = _axis(first, int(args["axis"]), "Concatenate")
+    axis = axis_index(first, int(args["axis"]), "Concatenate")
     for other in shapes[1:]:
         if any(a != b for i, (a, b) in enumerate(zip(first, other, strict=True)) if i != axis):
             raise ShapeError(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mnistctl.commands.plot import PlotResult
     from mnistctl.commands.predict import PredictResult
     from mnistctl.commands.train import TrainResult
+    from mnistctl.runs.layout import Checkpoint
 
 
 def render_train_notes(result: TrainResult, err: Console) -> None:
@@ -42,12 +43,42 @@ def render_train(result: TrainResult, out: Console) -> None:
     rows: dict[str, Any] = {**final, **{f"test_{k}": v for k, v in result.test.items()}}
     out.print(metrics_table(f"{result.name}: {result.epochs_completed} epochs", rows))
     out.print(plain(f"run directory: {result.run_dir}"), soft_wrap=True)
+    best = result.best_checkpoint
+    if best:
+        ends = (
+            "the run ends with it" if result.final_checkpoint == "best" else "use --checkpoint best"
+        )
+        out.print(
+            plain(
+                f"best epoch: {best['epoch']} ({best['monitor']} {best['value']:.4f}), "
+                f"kept as {best['file']} ({ends})"
+            ),
+            soft_wrap=True,
+        )
     if result.learning_curves:
         out.print(plain(f"learning curves: {result.learning_curves}"), soft_wrap=True)
 
 
+def checkpoint_line(checkpoint: Checkpoint) -> str:
+    """Which model a command used: ``model: best.keras (epoch 12 of 15, best val_loss
+    0.0312)`` or ``model: model.keras (last epoch, 15)``."""
+    if checkpoint.name == "last":
+        done = f", {checkpoint.epochs}" if checkpoint.epochs else ""
+        return f"model: {checkpoint.file} (last epoch{done})"
+    of = f" of {checkpoint.epochs}" if checkpoint.epochs else ""
+    about = [f"epoch {checkpoint.epoch}{of}" if checkpoint.epoch else "best epoch"]
+    if checkpoint.monitor and checkpoint.value is not None:
+        about.append(f"best {checkpoint.monitor} {checkpoint.value:.4f}")
+    return f"model: {checkpoint.file} ({', '.join(about)})"
+
+
+def render_checkpoint(checkpoint: Checkpoint, out: Console) -> None:
+    out.print(plain(checkpoint_line(checkpoint)), soft_wrap=True)
+
+
 def render_evaluate(result: EvaluateResult, out: Console) -> None:
     names = list(result.class_names)
+    render_checkpoint(result.checkpoint, out)
     out.print(
         metrics_table(
             f"{result.name}: test set ({result.test_samples:,} images)",
@@ -77,6 +108,8 @@ def render_predict(result: PredictResult, out: Console) -> None:
     out.print(table)
 
 
-def render_plot(result: PlotResult, out: Console) -> None:
+def render_plot(result: PlotResult, out: Console, err: Console) -> None:
+    """The files on ``out``, one a line; which model drew them on ``err``."""
+    render_checkpoint(result.checkpoint, err)
     for path in result.files:
         out.print(plain(str(path)), soft_wrap=True)

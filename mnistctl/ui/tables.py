@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mnistctl.spec.model import ModelInfo, format_shape
+from mnistctl.spec.plan import TrainingPlan
 from mnistctl.ui.console import plain
 
 
@@ -33,11 +34,18 @@ def summary_table(name: str, info: ModelInfo) -> Table:
     return table
 
 
-def render_summary(name: str, info: ModelInfo, console: Console) -> None:
+def render_summary(
+    name: str, info: ModelInfo, console: Console, plan: TrainingPlan | None = None
+) -> None:
     console.print(summary_table(name, info))
     console.print(f" Total params: {info.total:,} ({_size(info.total)})")
     console.print(f" Trainable params: {info.trainable:,} ({_size(info.trainable)})")
     console.print(f" Non-trainable params: {info.non_trainable:,} ({_size(info.non_trainable)})")
+    if plan is not None:
+        for line in plan.lines():  # long lines: the terminal wraps them, not rich
+            console.print(f" Training: {plain(line)}", soft_wrap=True)
+        for warning in plan.warnings:
+            console.print(f" [yellow]warning:[/yellow] {plain(warning)}", soft_wrap=True)
 
 
 def _size(params: int) -> str:
