@@ -8,6 +8,7 @@ KeyboardInterrupt) when a given epoch has been recorded. 500 real digits, a smal
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,26 @@ def test_plateau_lowers_the_rate_and_early_stopping_restores_the_best(tmp_path: 
     dataset = load_dataset("mnist", data)
     evaluated = on_test_set(load_model(run / "best.keras"), spec_loaded, dataset)
     assert evaluated.accuracy == pytest.approx(result.test["accuracy"])
+
+
+@pytest.mark.parametrize("recipe", ["mnist_best", "fashion_best"])
+def test_the_recipes_train(tmp_path: Path, recipe: str) -> None:
+    """Each recipe as shipped, for a few steps on a few hundred real digits: it builds,
+    trains through its schedule and callbacks, and its run is complete."""
+    from helpers import ROOT, cli
+
+    data = make_npz(tmp_path / "d.npz", 400, 200)
+    result = cli(
+        "train", ROOT / "specs" / f"{recipe}.yaml", "--data", data,
+        "--set", "train.epochs=2", "--set", "train.batch_size=100",
+        "--runs-dir", tmp_path / "runs", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["status"] == "completed" and out["epochs_completed"] == 2
+    assert 0 <= out["test"]["accuracy"] <= 1
+    # the schedule was planned on the real data: warned about, as its steps are the full run's
+    assert "optimizer steps per epoch" in result.stderr
+    assert "warning: the CosineDecay warmup (" in result.stderr
+    run = Path(out["run_dir"])
+    assert (run / "best.keras").is_file() == (recipe == "fashion_best")  # it validates
