@@ -11,7 +11,6 @@ reporter it is given).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from mnistctl.commands.train_files import keep_last_epoch, publish_best, restores_best
 from mnistctl.data.datasets import Dataset, load_dataset
 from mnistctl.errors import Location, UserError
 from mnistctl.ml import native_log, tensorboard
@@ -27,7 +27,7 @@ from mnistctl.ml.modelfile import check_matches, load_model, save_model
 from mnistctl.ml.precision import Choice, choose
 from mnistctl.ml.training import Diverged, Fitted, Interrupted, Job, Reporter, environment, fit
 from mnistctl.runs import layout
-from mnistctl.runs.atomic import read_json, write_json, write_text, write_with
+from mnistctl.runs.atomic import read_json, write_json, write_text
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.record import STATE, RunRecord, Status
 from mnistctl.runs.signals import Stop, interrupts
@@ -251,12 +251,12 @@ def _train(job: Job, reporter: Reporter) -> TrainResult:
             return _close(job, fitted, stop, reporter)
         except (KeyboardInterrupt, Interrupted):
             reporter.stop()
-            _keep_last_epoch(job)
+            keep_last_epoch(job)
             record.interrupted(job.history)
             return _interrupted(job, stop)
         except Diverged as exc:
             reporter.stop()
-            _keep_last_epoch(job)
+            keep_last_epoch(job)
             record.diverged(exc.epoch, exc.metric, job.history)
             raise UserError(
                 f"training diverged: {exc}",
@@ -289,45 +289,6 @@ def _resumed_precision(job: Job) -> Choice | None:
     return Choice(str(policy), "as this run was trained (env.json)", how="remembered")
 
 
-def _keep_last_epoch(job: Job) -> None:
-    """An interrupted or diverged run keeps its last finished epoch as model.keras, so that
-    evaluate, predict and plot can use it."""
-    run = job.record.run_dir
-    checkpoint = run / f"checkpoint-{len(job.history)}.keras"
-    if job.history and checkpoint.exists():
-
-        def copy(tmp: Path) -> None:
-            shutil.copyfile(checkpoint, tmp)
-
-        write_with(run / layout.MODEL, copy, suffix=".keras")
-        job.record.file_written(layout.MODEL)
-    _publish_best(job, keep=True)
-
-
-def _publish_best(job: Job, *, keep: bool) -> None:
-    """The best epoch's checkpoint becomes best.keras: copied while the run may still be
-    resumed (``keep``), moved when it is complete."""
-    best, run = job.best, job.record.run_dir
-    source = run / best["checkpoint"] if best else None
-    if best is None or source is None or not source.exists():
-        return
-    if keep or source.name == f"checkpoint-{len(job.history)}.keras":
-
-        def copy(tmp: Path) -> None:
-            shutil.copyfile(source, tmp)
-
-        write_with(run / layout.BEST, copy, suffix=".keras")
-    else:
-        os.replace(source, run / layout.BEST)
-    job.record.best_saved(layout.BEST, best["epoch"], best["monitor"], best["value"])
-
-
-def _restores_best(spec: Spec) -> bool:
-    return any(
-        c["type"] == "EarlyStopping" and c.get("restore_best_weights") for c in spec.train.callbacks
-    )
-
-
 def _interrupted(job: Job, stop: Stop) -> TrainResult:
     return _result(job, Status.INTERRUPTED, {}, None, None, stop.exit_code)
 
@@ -335,8 +296,8 @@ def _interrupted(job: Job, stop: Stop) -> TrainResult:
 def _close(job: Job, fitted: Fitted, stop: Stop, reporter: Reporter) -> TrainResult:
     """The end of a finished run: final model, test result, record, curves."""
     run, record, history = job.record.run_dir, job.record, job.history
-    _publish_best(job, keep=False)
-    if job.best and _restores_best(job.spec):
+    publish_best(job, keep=False)
+    if job.best and restores_best(job.spec):
         record.set_final_checkpoint("best")  # Keras ends fit with the best epoch's weights
     last = f"checkpoint-{len(history)}.keras"
     if (run / last).exists():  # the last epoch's checkpoint is the final model: move it
