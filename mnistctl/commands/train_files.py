@@ -44,9 +44,8 @@ def publish_best(job: Job, *, keep: bool) -> None:
 
 
 def restores_best(spec: Spec) -> bool:
-    return any(
-        c["type"] == "EarlyStopping" and c.get("restore_best_weights") for c in spec.train.callbacks
-    )
+    stop = spec.train.early_stopping
+    return bool(stop and stop["restore_best_weights"])
 
 
 def _copy(source: Path, target: Path) -> None:

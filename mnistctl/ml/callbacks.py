@@ -83,9 +83,9 @@ class BestEpoch:
 
     @classmethod
     def for_spec(cls, spec: Spec, resumed: dict[str, Any] | None) -> BestEpoch | None:
-        stop = next((c for c in spec.train.callbacks if c["type"] == "EarlyStopping"), None)
+        stop = spec.train.early_stopping
         if stop is not None:
-            monitor = str(stop.get("monitor", "val_loss"))
+            monitor = str(stop["monitor"])
         elif spec.data.validation_split > 0:
             monitor = "val_loss"
         else:

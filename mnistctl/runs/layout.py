@@ -256,8 +256,7 @@ def _best(run: Path, record: RunRecord, spec: Spec | None, default: bool) -> Che
 
 def _no_best(run: Path, record: RunRecord, spec: Spec | None) -> UserError:
     """Why the run keeps no best.keras: nothing to choose it by, or not (yet) written."""
-    early = spec is not None and any(c.get("type") == "EarlyStopping" for c in spec.train.callbacks)
-    if spec is not None and not spec.data.validation_split and not early:
+    if spec is not None and not spec.data.validation_split and not spec.train.early_stopping:
         return UserError(
             "this run keeps no best.keras: it had no validation data and no EarlyStopping",
             Location(str(run)),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnistctl.errors import PathPart
-from mnistctl.spec.args import REQUIRED, Arg
+from mnistctl.spec.args import Arg
 
 __all__ = ["FAMILIES", "Family", "ObjectType", "family_at", "ref"]
 
@@ -283,7 +283,3 @@ def family_at(path: tuple[PathPart, ...]) -> tuple[Family, int] | None:
     ):
         return FAMILIES["regularizer"], 4
     return None
-
-
-def required(t: ObjectType) -> list[str]:
-    return [a.name for a in t.args if a.default is REQUIRED]

@@ -12,7 +12,7 @@ from typing import Any
 
 from mnistctl.spec.args import Arg
 from mnistctl.spec.layers import LAYER_TYPES, LayerType
-from mnistctl.spec.objects import FAMILIES, Family, ObjectType
+from mnistctl.spec.objects import FAMILIES, Family
 from mnistctl.spec.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
 from mnistctl.spec.sections import default
 
@@ -36,12 +36,17 @@ def _layer_def(t: LayerType) -> dict[str, Any]:
         if t.max_inputs is not None:
             inputs["maxItems"] = t.max_inputs
         props["inputs"] = inputs
-    props.update(_arg_props(t.args))
+    return _typed_def(t.doc, props, t.args)
+
+
+def _typed_def(doc: str, props: dict[str, Any], args: tuple[Arg, ...]) -> dict[str, Any]:
+    """One ``{type: ..., ...}`` of a table (a layer, a schedule, ...): ``props`` and its
+    arguments, nothing else; ``type`` and the arguments without a default are required."""
     return {
         "type": "object",
-        "description": t.doc,
-        "properties": props,
-        "required": ["type", *(a.name for a in t.args if a.required)],
+        "description": doc,
+        "properties": {**props, **_arg_props(args)},
+        "required": ["type", *(a.name for a in args if a.required)],
         "additionalProperties": False,
     }
 
@@ -55,16 +60,6 @@ def _arg_props(args: tuple[Arg, ...]) -> dict[str, Any]:
             fragment["default"] = list(default) if isinstance(default, tuple) else default
         props[arg.name] = fragment
     return props
-
-
-def _object_def(family: Family, t: ObjectType) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": t.doc,
-        "properties": {"type": {"const": t.name}, **_arg_props(t.args)},
-        "required": ["type", *(a.name for a in t.args if a.required)],
-        "additionalProperties": False,
-    }
 
 
 def _family_defs(family: Family) -> dict[str, Any]:
@@ -84,7 +79,10 @@ def _family_defs(family: Family) -> dict[str, Any]:
                 for name in names
             ],
         },
-        **{f"{family.key}.{name}": _object_def(family, t) for name, t in family.types.items()},
+        **{
+            f"{family.key}.{name}": _typed_def(t.doc, {"type": {"const": t.name}}, t.args)
+            for name, t in family.types.items()
+        },
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mnistctl.spec.objects import CALLBACKS
 from mnistctl.spec.options import LOSSES
 
 
@@ -53,6 +54,14 @@ class TrainSection:
     shuffle: bool = True
     tensorboard_histograms: int = 0  # weight histograms every N epochs (histogram_freq); 0: none
     callbacks: tuple[Mapping[str, Any], ...] = ()  # {type: EarlyStopping, ...} (spec/objects.py)
+
+    @property
+    def early_stopping(self) -> Mapping[str, Any] | None:
+        """The EarlyStopping callback with every argument (Keras's defaults filled in), or
+        None; a spec has at most one (``training_checks.py``)."""
+        kind = CALLBACKS["EarlyStopping"]
+        found = next((c for c in self.callbacks if c["type"] == kind.name), None)
+        return None if found is None else {"type": kind.name, **kind.with_defaults(found)}
 
 
 SECTIONS: dict[str, type[DataSection] | type[CompileSection] | type[TrainSection]] = {

@@ -101,7 +101,7 @@ def _check_callbacks(
                 )
             )
         seen.add(kind)
-        monitor = callback.get("monitor", CALLBACKS[kind].with_defaults({})["monitor"])
+        monitor = CALLBACKS[kind].with_defaults(callback)["monitor"]
         if monitor not in metrics:
             errors.append(_bad_monitor(kind, monitor, metrics, callback, where, locate))
         if kind == "ReduceLROnPlateau" and isinstance(
