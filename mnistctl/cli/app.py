@@ -1,0 +1,125 @@
+"""The command line's shared parts: the Typer app, the options several commands take, the
+error guard and the console script.
+
+Each command here is a thin adapter: the work happens in ``commands/`` (which return results
+as data and never print) and the look in ``ui/``. Nothing here imports TensorFlow, Keras,
+matplotlib or Pillow at import time, so ``--help``, ``validate``, ``summary`` and ``schema``
+stay instant. Every user-facing failure is one line on stderr and exit code 1; with ``--json``
+a JSON error document on stdout too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+
+from mnistctl.errors import UserError, UserErrors
+
+app = typer.Typer(
+    name="mnistctl",
+    help="Define, train and understand Keras neural networks on MNIST from a YAML spec.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+T = TypeVar("T")
+EXIT_INTERRUPTED = 130
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a spec value by dotted path (value parsed as YAML); repeatable.",
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else there.")
+]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        envvar="MNISTCTL_DATA",
+        help="Local data: a .npz like Keras's mnist.npz or a folder of IDX files.",
+        show_envvar=True,
+    ),
+]
+RunArg = Annotated[
+    Path, typer.Argument(help="A run directory, or a spec file meaning its latest run.")
+]
+FindRunsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir", help="Where to look for a spec's runs (default: runs/).", metavar="DIR"
+    ),
+]
+RunsDirOpt = Annotated[
+    Path | None,
+    typer.Option("--runs-dir", help="Where run directories go (default: runs/).", metavar="DIR"),
+]
+
+CheckpointOpt = Annotated[
+    Literal["best", "last"] | None,
+    typer.Option("--checkpoint", help="best.keras or model.keras (default: the run's final)."),
+]
+
+
+def guard(action: Callable[[], T], *, json_: bool = False, tensorflow: bool = False) -> T:
+    """Run a command; a user-facing error becomes one clean line (and, with ``--json``, a JSON
+    error document on stdout) and exit 1; Ctrl-C exits 130.
+
+    ``tensorflow``: the command imports TensorFlow, whose native log lines go to a log file.
+    """
+    from mnistctl.ml.native_log import native_stderr_to_log
+    from mnistctl.ui.console import print_json, stderr_console
+    from mnistctl.ui.errors import error_json, render_errors
+
+    try:
+        if tensorflow:
+            with native_stderr_to_log():
+                return action()
+        return action()
+    except (UserError, UserErrors) as err:
+        render_errors(err, stderr_console())
+        if json_:
+            with contextlib.suppress(UserError):  # stdout itself failed: stderr says so
+                print_json(error_json(err))
+        raise typer.Exit(code=1) from None
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted", style="yellow")
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def usage_error(message: str) -> typer.Exit:
+    from mnistctl.ui.console import stderr_console
+
+    stderr_console().print(f"error: {message}", markup=False)
+    return typer.Exit(code=2)
+
+
+def main() -> None:
+    """The console script: run the app; leave at once after an interrupted run was closed."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    code: Any = 0
+    try:
+        app()
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except SystemExit as exc:
+        code = exc.code
+    if code in (EXIT_INTERRUPTED, 128 + 15):
+        # The run's record and checkpoint are on disk; skip TensorFlow's slow teardown.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(int(code))
+    sys.exit(code)

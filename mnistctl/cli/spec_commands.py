@@ -1,0 +1,108 @@
+"""The commands on a spec: validate, summary, schema and train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mnistctl.cli.app import DataOpt, JsonOpt, RunsDirOpt, SetOpt, app, guard, usage_error
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files to check.")],
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check specs: YAML, schema, graph, shapes and fit to the data. Never imports TensorFlow."""
+    from mnistctl.commands.validate import validate_specs
+    from mnistctl.ui.console import plain, print_json, stderr_console
+    from mnistctl.ui.errors import render_errors
+
+    console = stderr_console()
+    results = validate_specs(specs, set_ or [])
+    for result in results:
+        if result.errors is not None:
+            render_errors(result.errors, console)
+        elif not json_:
+            console.print(plain(result.message()))
+    if json_:
+        guard(lambda: print_json([r.to_json() for r in results]))
+    if any(r.errors is not None for r in results):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def summary(
+    spec: Annotated[Path, typer.Argument(help="The spec file.")],
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Per-layer output shapes and parameter counts, like Keras's model.summary()."""
+    from mnistctl.spec import load_spec
+    from mnistctl.ui.console import print_json, stdout_console
+    from mnistctl.ui.tables import render_summary
+
+    def run() -> None:
+        loaded = load_spec(spec, set_ or [])
+        summary = loaded.summary()
+        if json_:
+            print_json(summary.to_json())
+        else:
+            render_summary(loaded.name, loaded.info, stdout_console(), summary.plan)
+
+    guard(run, json_=json_)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a spec."""
+    from mnistctl.spec.schema import schema_text
+    from mnistctl.ui.console import stdout
+
+    guard(lambda: stdout().write(schema_text()))
+
+
+@app.command()
+def train(
+    spec: Annotated[Path | None, typer.Argument(help="The spec file.")] = None,
+    set_: SetOpt = None,
+    data: DataOpt = None,
+    runs_dir: RunsDirOpt = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue an interrupted or killed run.", metavar="RUN"),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Build, compile and fit a model; writes a run directory and shows live progress."""
+    if (spec is None) == (resume is None):
+        raise usage_error("give a SPEC to train, or --resume RUN to continue a run (not both)")
+    if resume is not None and set_:
+        raise usage_error("--set cannot change a run being resumed")
+
+    def run() -> int:
+        from mnistctl.commands.train import resume_run, train_spec
+        from mnistctl.ui.console import print_json, stderr_console, stdout_console
+        from mnistctl.ui.progress import make_reporter
+        from mnistctl.ui.results import render_train, render_train_notes
+
+        err = stderr_console()
+        reporter = make_reporter(err, plain=json_)
+        if resume is not None:
+            result = resume_run(resume, runs_dir=runs_dir, data=data, reporter=reporter)
+        else:
+            assert spec is not None
+            result = train_spec(
+                spec, set_ or [], data=data, runs_dir=runs_dir or Path("runs"), reporter=reporter
+            )
+        render_train_notes(result, err)
+        if json_:
+            print_json(result.to_json())
+        else:
+            render_train(result, stdout_console())
+        return result.exit_code
+
+    raise typer.Exit(code=guard(run, json_=json_, tensorflow=True))
