@@ -14,6 +14,7 @@ from mnistctl.spec import load_spec as _load_spec
 
 if TYPE_CHECKING:
     from mnistctl.commands.evaluate import EvaluateResult
+    from mnistctl.commands.export import ExportResult
     from mnistctl.commands.predict import PredictResult
     from mnistctl.commands.train import TrainResult
     from mnistctl.runs.record import RunRecord
@@ -283,6 +284,33 @@ class Run:
                 self._run_dir, data=_data_path(data), runs_dir=None, checkpoint=checkpoint
             )
             return list(result.files)
+
+    @_user_errors
+    def export(
+        self,
+        format: Literal["saved_model", "onnx", "litert"],
+        output: PathArg | None = None,
+        *,
+        checkpoint: CheckpointArg = None,
+        check_samples: int | None = None,
+        data: PathArg | None = None,
+    ) -> ExportResult:
+        """The run's model as a SavedModel folder, ``model.onnx`` or ``model.tflite``, as
+        ``mnistctl export``: exported in float32, checked in its own runtime against Keras on
+        the test set (the first ``check_samples`` images; all by default) and put in
+        ``output`` (default ``RUN/export/FORMAT``) only when it passed; ``to_json()`` is the
+        ``export.json`` beside it. ``checkpoint``: which model (``CheckpointArg``)."""
+        with _tensorflow(), _keras_policy_kept():
+            from mnistctl.commands.export import export_run
+
+            return export_run(
+                self._run_dir,
+                fmt=format,
+                output=Path(output) if output is not None else None,
+                checkpoint=checkpoint,
+                check_samples=check_samples,
+                data=_data_path(data),
+            )
 
 
 def _probabilities(result: PredictResult) -> Probabilities:

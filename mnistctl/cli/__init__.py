@@ -14,7 +14,12 @@ import importlib
 
 from mnistctl.cli.app import app, main
 
-COMMAND_MODULES = ("spec_commands", "run_commands")
+COMMAND_MODULES = (
+    "spec_commands",
+    "run_commands",
+    "export_command",
+    "serve_command",
+)
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"mnistctl.cli.{_module}")

@@ -1,7 +1,8 @@
 """Turn a user's own picture of a handwritten digit into an MNIST-style 28x28 input.
 
 ``load_digit`` opens any image Pillow reads (PNG, JPEG phone photos, scans, BMP, GIF, TIFF, ...)
-safely and ``prepare_digit`` applies the pure transform, the way MNIST itself was made:
+safely (``digit_from_bytes``: one already in memory, such as an upload to ``mnistctl serve``)
+and ``prepare_digit`` applies the pure transform, the way MNIST itself was made:
 
 1. EXIF orientation is applied (phone photos are often stored sideways). Only the first frame of
    an animation is used. Pictures are reduced to at most WORK_SIZE px on the longer side.
@@ -61,7 +62,15 @@ from mnistctl.errors import Location, UserError
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_PIXELS", "MAX_STREAM_BYTES", "READ_TIMEOUT_S", "load_digit", "prepare_digit"]
+__all__ = [
+    "MAX_PIXELS",
+    "MAX_STREAM_BYTES",
+    "READ_TIMEOUT_S",
+    "TOO_LARGE",
+    "digit_from_bytes",
+    "load_digit",
+    "prepare_digit",
+]
 
 MAX_PIXELS: int = 40_000_000
 """Largest picture (width x height) accepted; larger ones are refused before decoding."""
@@ -73,6 +82,9 @@ of MAX_PIXELS is 120 MB as an uncompressed 8-bit RGB BMP."""
 READ_TIMEOUT_S: float = 10.0
 """Seconds allowed to read a pipe, FIFO or device to its end (a FIFO nobody writes to, or a
 writer that never closes it, would otherwise hang the command)."""
+
+TOO_LARGE = "image is too large"
+"""The message of every refusal for size (bytes or pixels), so that callers can tell it apart."""
 
 FAINT = 0.15  # when a picture is reduced 2x or more, ink below this share is background
 
@@ -106,6 +118,43 @@ def load_digit(path: str | os.PathLike[str]) -> npt.NDArray[np.float32]:
     try:
         with _open_image(Path(path), fail) as fp:
             img = _exif_transpose(_decode(fp, fail), fail)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
+    try:
+        return prepare_digit(img)
+    except UserError as exc:
+        raise dataclasses.replace(exc, location=where) from exc.__cause__
+
+
+def digit_from_bytes(
+    data: bytes, *, source: str = "request", max_pixels: int | None = None
+) -> npt.NDArray[np.float32]:
+    """``load_digit`` for a picture already in memory (an upload): the same decoding, checks and
+    preparation, so that every way in reads a picture the same way.
+
+    ``source`` names it in errors (their location); ``max_pixels`` (default MAX_PIXELS) is
+    checked on the header's dimensions, before anything is decoded. Refusals for size have the
+    message TOO_LARGE; a picture without a digit, the message of ``digitprep.no_digit``.
+    """
+    from PIL import ImageFile
+
+    where = Location(file=source)
+
+    def fail(message: str, **kw: str | None) -> UserError:
+        return UserError(message, location=where, **kw)
+
+    if not data:
+        raise fail(
+            "image is empty",
+            expected=_EXPECTED_IMAGE,
+            received="0 bytes",
+            hint="send the image file's bytes as the body",
+        )
+    saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with io.BytesIO(data) as fp:
+            img = _exif_transpose(_decode(fp, fail, max_pixels), fail)
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
     try:
@@ -184,7 +233,7 @@ def _read_stream(fd: int, fail: Fail) -> bytes:
         return read_stream(fd, MAX_STREAM_BYTES, READ_TIMEOUT_S)
     except StreamTooLarge as exc:
         raise fail(
-            "image is too large",
+            TOO_LARGE,
             expected=f"at most {MAX_STREAM_BYTES:,} bytes from a pipe or device",
             received=f"more than {MAX_STREAM_BYTES:,} bytes",
             hint="save the picture to a file, or crop or shrink it",
@@ -231,9 +280,12 @@ def _exif_transpose(img: Image.Image, fail: Fail) -> Image.Image:
             ) from exc
 
 
-def _decode(fp: BinaryIO, fail: Fail) -> Image.Image:
-    """Open and fully decode the first frame, refusing decompression bombs before decoding."""
+def _decode(fp: BinaryIO, fail: Fail, max_pixels: int | None = None) -> Image.Image:
+    """Open and fully decode the first frame, refusing decompression bombs before decoding
+    (more than ``max_pixels``, default MAX_PIXELS, by the header's dimensions)."""
     from PIL import Image, UnidentifiedImageError
+
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
 
     def damaged(exc: Exception) -> UserError:
         return fail(
@@ -245,10 +297,10 @@ def _decode(fp: BinaryIO, fail: Fail) -> Image.Image:
 
     def too_large(received: str) -> UserError:
         return fail(
-            "image is too large",
-            expected=f"at most {MAX_PIXELS:,} pixels",
+            TOO_LARGE,
+            expected=f"at most {limit:,} pixels",
             received=received,
-            hint=f"crop or shrink the picture to at most {MAX_PIXELS:,} pixels; 28x28 are used",
+            hint=f"crop or shrink the picture to at most {limit:,} pixels; 28x28 are used",
         )
 
     with warnings.catch_warnings():
@@ -270,7 +322,7 @@ def _decode(fp: BinaryIO, fail: Fail) -> Image.Image:
         except Exception as exc:  # any other failure reading a header: a damaged file
             raise damaged(exc) from exc
         width, height = img.size
-        if width * height > MAX_PIXELS:
+        if width * height > limit:
             raise too_large(f"{width} x {height} = {width * height:,} pixels")
         try:
             if img.format == "JPEG":

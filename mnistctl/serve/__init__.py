@@ -1,0 +1,10 @@
+"""``mnistctl serve``: a local web page to draw a digit and watch a run's model read it, and a
+small JSON API (FastAPI on uvicorn).
+
+``model.py`` (the served model: one compiled inference function, and what ``/api/info`` says)
+· ``batcher.py`` (requests that arrive together go through the model in one call) ·
+``limits.py`` (what a request may be: type, bytes, pixels, decoding time; each refusal a 4xx) ·
+``app.py`` (the FastAPI app: routes, error answers) · ``server.py`` (the socket, uvicorn, Ctrl-C)
+· ``static/`` (the page: plain HTML, CSS and JavaScript, nothing fetched from elsewhere).
+Nothing here imports TensorFlow at import time; ``model.py`` does when a model is loaded.
+"""

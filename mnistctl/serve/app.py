@@ -1,0 +1,222 @@
+"""The FastAPI app: the page, its static files and the JSON API, every refusal a 4xx with
+``{"error": "one line"}`` (worded as the command line words its errors).
+
+``POST /api/predict`` reads the body within the limits (``limits.py``), prepares the picture
+in a thread exactly as ``mnistctl predict`` does (``data/images.py``), then hands the 28x28
+input to the batcher, which runs it through the model with whatever else arrived with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from functools import partial
+from importlib import resources
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from mnistctl import jsondata
+from mnistctl.data.images import digit_from_bytes
+from mnistctl.errors import Location, UserError, visible
+from mnistctl.serve.batcher import BATCH_WAIT_S, MAX_BATCH, Batcher
+from mnistctl.serve.limits import (
+    SOURCE,
+    Limits,
+    RequestError,
+    decode_timeout,
+    receive_body,
+    status_of,
+    want_digit,
+)
+from mnistctl.serve.model import Rows, ServeInfo
+
+ROUTES = "GET /, GET /api/info, GET /healthz, POST /api/predict or GET /static/..."
+PREPARE_THREADS = min(8, (os.cpu_count() or 2) + 2)
+# Nothing the page uses comes from elsewhere; the browser is told to refuse anything that does.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; "
+        b"form-action 'none'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Served(Protocol):
+    """What the app serves: ``ServedModel``, or anything that calls it (a test's counter)."""
+
+    @property
+    def info(self) -> ServeInfo: ...
+
+    def __call__(self, digits: npt.NDArray[np.float32], /) -> Rows: ...
+
+
+def create_app(
+    model: Served,
+    *,
+    limits: Limits | None = None,
+    max_batch: int = MAX_BATCH,
+    wait_s: float = BATCH_WAIT_S,
+    prepare_threads: int = PREPARE_THREADS,
+) -> FastAPI:
+    """The app serving ``model``; its batcher and preparation threads stop with the app."""
+    limits = limits or Limits()
+    batcher = Batcher(model, max_batch=max_batch, wait_s=wait_s)
+    pool = ThreadPoolExecutor(prepare_threads, thread_name_prefix="mnistctl-prepare")
+    page = (resources.files(__package__) / "static" / "index.html").read_bytes()
+    info = model.info.to_json()
+    prepare = partial(digit_from_bytes, source=SOURCE, max_pixels=limits.pixels)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        batcher.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="mnistctl serve",
+        docs_url=None,  # the interactive docs load their scripts from a CDN: not offline
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.add_middleware(_SecurityHeaders)
+    app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index() -> Response:
+        return HTMLResponse(page)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/api/info")
+    async def api_info() -> Response:
+        return _json(info)
+
+    async def api_predict(request: Request) -> Response:
+        # A plain Starlette endpoint: FastAPI's parameter machinery would cost more than the
+        # model call of a small network.
+        headers = request.headers
+        body = await receive_body(
+            headers.get("content-type"),
+            headers.get("content-length"),
+            request.stream(),
+            limits.body_bytes,
+        )
+        digit = want_digit(request.query_params.get("digit"))
+        with batcher.expecting() as slot:
+            loop = asyncio.get_running_loop()
+            try:
+                x = await asyncio.wait_for(
+                    loop.run_in_executor(pool, prepare, body), limits.decode_s
+                )
+            except TimeoutError:
+                raise decode_timeout(limits.decode_s) from None
+            except UserError as err:
+                raise RequestError(status_of(err), err) from None
+            future = slot.submit(x)
+        row = await asyncio.wrap_future(future)
+        # finite numbers go straight to JSON; a diverged model's NaN becomes null (jsondata)
+        probabilities = row.tolist() if np.isfinite(row).all() else jsondata.plain(row)
+        answer: dict[str, Any] = {"label": int(np.argmax(row)), "probabilities": probabilities}
+        if digit:
+            answer["digit"] = x.tolist()  # the preparation's output: always in 0..1
+        return Response(_dumps(answer), media_type="application/json")
+
+    app.add_route("/api/predict", api_predict, methods=["POST"])
+
+    _add_error_answers(app)
+    return app
+
+
+def _dumps(body: Any) -> str:
+    return json.dumps(body, allow_nan=False, separators=(",", ":"))
+
+
+def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(_dumps(jsondata.plain(body)), status, headers, media_type="application/json")
+
+
+def _error(status: int, error: UserError, headers: Mapping[str, str] | None = None) -> Response:
+    return _json({"error": visible(error.one_line())}, status, headers)
+
+
+def _shown(path: str, most: int = 120) -> str:
+    """A request's path as an error shows it: at most ``most`` characters."""
+    return path if len(path) <= most else path[: most - 3] + "..."
+
+
+def _add_error_answers(app: FastAPI) -> None:
+    """Every refusal, Starlette's own (404, 405, ...) included, as ``{"error": "..."}``."""
+
+    @app.exception_handler(RequestError)
+    async def refused(_request: Request, exc: RequestError) -> Response:
+        return _error(exc.status, exc.error)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        path = _shown(request.url.path)
+        where = Location(file=path)
+        received = f"{request.method} {path}"
+        if exc.status_code == 404:
+            err = UserError("no such page", where, expected=ROUTES, received=received)
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            err = UserError(
+                "method not allowed", where, expected=allowed or ROUTES, received=request.method
+            )
+        else:
+            err = UserError(str(exc.detail), where, received=received)
+        return _error(exc.status_code, err, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        # A bug, not a bad request: Starlette raises it again once this answer is sent, so
+        # that uvicorn logs it with its traceback; the server goes on serving.
+        err = UserError(
+            "internal error",
+            Location(file=_shown(request.url.path)),
+            received=f"{type(exc).__name__}: {exc}",
+            hint="this is a bug in mnistctl; the server's log has the details",
+        )
+        return _error(500, err)
+
+
+class _SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response (a plain ASGI middleware: no per-request cost
+    beyond the headers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,116 @@
+"""The served model: a run's checked model behind one compiled inference function, and what
+``/api/info`` says about it.
+
+The model is called as ``model(x, training=False)`` (augmentation and dropout layers are the
+identity then) inside a ``tf.function`` with a fixed input signature whose batch axis is free,
+traced and warmed up once at start for a single picture and for a full batch, so that a request
+costs one graph call and not ``model.predict``'s set-up (tens of milliseconds per call).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mnistctl import jsondata
+from mnistctl.serve.batcher import MAX_BATCH
+from mnistctl.spec.model import class_names
+
+if TYPE_CHECKING:
+    from mnistctl.commands.common import OpenRun
+    from mnistctl.runs.layout import Checkpoint
+
+Rows = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ServeInfo:
+    """What the page shows about the model, and ``/api/info`` answers."""
+
+    name: str
+    run_dir: Path
+    test_accuracy: float | None  # of the served checkpoint, when the run recorded it
+    total_params: int
+    input_shape: tuple[int, ...]
+    class_names: tuple[str, ...]
+    checkpoint: Checkpoint
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = jsondata.plain(
+            {
+                "name": self.name,
+                "run_dir": str(self.run_dir),
+                "test_accuracy": self.test_accuracy,
+                "total_params": self.total_params,
+                "input_shape": list(self.input_shape),
+                "class_names": list(self.class_names),
+                "checkpoint": self.checkpoint.to_json(),
+            }
+        )
+        return doc
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """``model(digits)``: (n, 28, 28) float32 digits in 0..1 -> (n, classes) probabilities, in
+    one call of the compiled function."""
+
+    info: ServeInfo
+    infer: Callable[[npt.NDArray[np.float32]], Rows]
+
+    def __call__(self, digits: npt.NDArray[np.float32]) -> Rows:
+        return self.infer(digits)
+
+
+def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
+    """The run's model (loaded safely and checked against its spec), compiled and warmed up."""
+    import tensorflow as tf
+
+    model = opened.load_model()
+    shape = tuple(int(d) for d in opened.spec.info.input_shape)
+
+    def call(x: Any) -> Any:
+        return tf.cast(model(x, training=False), tf.float32)
+
+    graph = tf.function(call, input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+
+    def infer(digits: npt.NDArray[np.float32]) -> Rows:
+        batch = np.ascontiguousarray(digits, dtype=np.float32).reshape((len(digits), *shape))
+        return np.asarray(graph(batch), dtype=np.float64)
+
+    for n in (1, warm_batch):  # trace once, and let the kernels settle at both sizes
+        infer(np.zeros((n, 28, 28), np.float32))
+    info = ServeInfo(
+        name=opened.spec.name,
+        run_dir=opened.run_dir,
+        test_accuracy=served_test_accuracy(opened),
+        total_params=int(model.count_params()),
+        input_shape=shape,
+        class_names=class_names(opened.spec.data.dataset),
+        checkpoint=opened.checkpoint,
+    )
+    return ServedModel(info, infer)
+
+
+def served_test_accuracy(opened: OpenRun) -> float | None:
+    """The served checkpoint's test accuracy: the run record's for the model the run ends with,
+    else its saved evaluation (``evaluation-best.json``, ...) if ``mnistctl evaluate`` made one."""
+    if opened.checkpoint.default:
+        test = opened.record.get("test")
+        value = test.get("accuracy") if isinstance(test, dict) else None
+    else:
+        try:
+            path = opened.checkpoint.evaluation_path(opened.run_dir)
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        value = saved.get("accuracy") if isinstance(saved, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
