@@ -473,8 +473,9 @@ def test_train_keeps_its_native_log_in_the_run(kit: Kit, tmp_path: Path) -> None
 @pytest.mark.parametrize("delay", [0.1, 0.25, 0.5])
 def test_ctrl_c_while_starting_is_quiet(kit: Kit, delay: float) -> None:
     """Ctrl-C while mnistctl imports (the CLI, then TensorFlow): no traceback, exit 130.
-    Earlier than Python's own start-up (its runpy import) is Python's business: the sample is
-    taken again, later."""
+    Earlier than Python's own start-up (its runpy import, or runpy importing the package
+    before ``python -m`` hands over to ``entry.py``) is Python's business: the sample is taken
+    again, later (a busy machine starts Python slowly)."""
     for attempt in range(5):
         proc = subprocess.Popen(
             [*MNISTCTL, "evaluate", str(kit.done)],
@@ -483,7 +484,10 @@ def test_ctrl_c_while_starting_is_quiet(kit: Kit, delay: float) -> None:
         time.sleep(delay + 0.1 * attempt)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=120)
-        if "Could not import runpy module" not in err:
+        before_us = "Could not import runpy module" in err or (
+            "_get_module_details" in err and "mnistctl/entry.py" not in err
+        )
+        if not before_us:
             break
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert proc.returncode in (130, 0), (proc.returncode, err)
