@@ -10,6 +10,7 @@
     result = run.evaluate()             # .loss, .accuracy, .confusion_matrix, .per_class
     probs = run.predict(["seven.png"])  # (N, 10) probabilities; probs.labels: the digits
     run.plot()                          # the run's pictures, as PNG paths
+    run.export("onnx")                  # checked in onnxruntime; .check.max_abs_diff, .artifact
     mnistctl.open_run("specs/cnn.yaml") # a spec's latest run (or give a run directory)
 
 Every call runs the code the CLI runs (``commands/``): no second implementation. Every
