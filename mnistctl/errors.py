@@ -26,6 +26,8 @@ def format_path(path: Sequence[PathPart]) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif "." in part:  # a key that is itself a dotted path (search.space's keys)
+            out += f"['{visible(part)}']"
         else:
             out += ("." if out else "") + visible(part)
     return out

@@ -16,6 +16,7 @@ from mnistctl.cli.app import app, main
 
 COMMAND_MODULES = (
     "spec_commands",
+    "tune_command",
     "run_commands",
     "export_command",
     "serve_command",

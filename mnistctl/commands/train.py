@@ -11,8 +11,8 @@ reporter it is given).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,19 @@ class TrainResult:
         }
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What a caller that trains many runs (``mnistctl tune``) adds to one training session."""
+
+    folder: str | None = None  # runs_dir/<folder>/<stamp> instead of runs_dir/<spec name>/...
+    about: Mapping[str, Any] = field(default_factory=dict)  # noted in the run's record
+    started: Callable[[Path], None] | None = None  # told the run directory once it exists
+    # told each finished epoch (1-based) and its history row; a reason returned ends training
+    # after that epoch, and the completed run notes it
+    on_epoch: Callable[[int, Mapping[str, float]], str | None] | None = None
+    curves: bool = True  # plot the learning curves at the end
+
+
 def train_spec(
     spec_path: Path,
     overrides: Sequence[str],
@@ -85,15 +98,25 @@ def train_spec(
     reporter: Reporter,
 ) -> TrainResult:
     """``mnistctl train SPEC``: load and check the spec, then ``train_loaded``."""
-    return train_loaded(
-        load_spec(spec_path, overrides), data=data, runs_dir=runs_dir, reporter=reporter
-    )
+    spec = load_spec(spec_path, overrides)
+    if spec.search is not None:
+        reporter.note(
+            "note: train ignores the spec's search: section and trains the values in it as "
+            f"written; to search them: mnistctl tune {spec_path}"
+        )
+    return train_loaded(spec, data=data, runs_dir=runs_dir, reporter=reporter)
 
 
 def train_loaded(
-    spec: Spec, *, data: Path | None, runs_dir: Path, reporter: Reporter
+    spec: Spec,
+    *,
+    data: Path | None,
+    runs_dir: Path,
+    reporter: Reporter,
+    hooks: Hooks | None = None,
 ) -> TrainResult:
     """Train a checked spec into a new run directory under ``runs_dir``."""
+    hooks = hooks or Hooks()
     tensorboard.check(spec)  # before anything is written
     data_path = spec.data_path(data)
     dataset = load_dataset(spec.data.dataset, data_path)
@@ -104,7 +127,7 @@ def train_loaded(
     warnings += plan.warnings
     for text in warnings:
         reporter.note(f"warning: {text}")
-    run = layout.new_run_dir(runs_dir, spec.name).resolve()
+    run = layout.new_run_dir(runs_dir, hooks.folder or spec.name).resolve()
     resolved = spec.resolved_dict()
     resolved["data"]["path"] = str(Path(data_path).expanduser().resolve()) if data_path else None
     header = "# The resolved spec of this run: overrides applied, defaults filled in.\n"
@@ -112,9 +135,14 @@ def train_loaded(
         header += "# Overrides: " + " ".join(f"--set {o}" for o in spec.overrides) + "\n"
     write_text(run / layout.SPEC, header + yaml.safe_dump(resolved, sort_keys=False))
     write_json(run / layout.SUMMARY, {**spec.info.to_json(spec.name), "training": plan.to_json()})
-    record = RunRecord.create(run, epochs=spec.train.epochs, files=[layout.SPEC], warnings=warnings)
+    record = RunRecord.create(
+        run, epochs=spec.train.epochs, files=[layout.SPEC], warnings=warnings, about=hooks.about
+    )
+    if hooks.started is not None:
+        hooks.started(run)
     native_log.move_into(run / layout.NATIVE_LOG)
-    return _train(Job(spec, dataset, record), reporter)
+    job = Job(spec, dataset, record, on_epoch=hooks.on_epoch)
+    return _train(job, reporter, curves=hooks.curves)
 
 
 def resume_run(
@@ -231,7 +259,7 @@ def _check_samples(spec: Spec, dataset: Dataset, spec_path: Path) -> list[str]:
 # --- one training session ---------------------------------------------------------------------
 
 
-def _train(job: Job, reporter: Reporter) -> TrainResult:
+def _train(job: Job, reporter: Reporter, *, curves: bool = True) -> TrainResult:
     stop = Stop()
     record, run = job.record, job.record.run_dir
     # The handler stays in place while an interrupted or failed run is being closed, so that a
@@ -248,7 +276,7 @@ def _train(job: Job, reporter: Reporter) -> TrainResult:
             if job.first_epoch == 0 or not (run / layout.ENV).exists():
                 write_json(run / layout.ENV, environment(job.spec, job.dataset, choice))
             fitted = fit(job, reporter, stop, choice)
-            return _close(job, fitted, stop, reporter)
+            return _close(job, fitted, stop, reporter, curves=curves)
         except (KeyboardInterrupt, Interrupted):
             reporter.stop()
             keep_last_epoch(job)
@@ -293,7 +321,9 @@ def _interrupted(job: Job, stop: Stop) -> TrainResult:
     return _result(job, Status.INTERRUPTED, {}, None, None, stop.exit_code)
 
 
-def _close(job: Job, fitted: Fitted, stop: Stop, reporter: Reporter) -> TrainResult:
+def _close(
+    job: Job, fitted: Fitted, stop: Stop, reporter: Reporter, *, curves: bool = True
+) -> TrainResult:
     """The end of a finished run: final model, test result, record, curves."""
     run, record, history = job.record.run_dir, job.record, job.history
     publish_best(job, keep=False)
@@ -315,6 +345,7 @@ def _close(job: Job, fitted: Fitted, stop: Stop, reporter: Reporter) -> TrainRes
         samples_per_second=round(fitted.samples_per_second, 1),
         test=test,
         precision=fitted.precision.policy,
+        **({"note": job.stop_reason} if job.stop_reason else {}),
     )
     for path in run.glob("checkpoint-*.keras"):
         path.unlink(missing_ok=True)
@@ -323,7 +354,8 @@ def _close(job: Job, fitted: Fitted, stop: Stop, reporter: Reporter) -> TrainRes
     if stop.requested:  # Ctrl-C while closing a finished run: it is complete, skip the rest
         reporter.note(f"interrupted after the last epoch; the run is complete: {run}")
         return _result(job, Status.COMPLETED, test, fitted, None, stop.exit_code)
-    return _result(job, Status.COMPLETED, test, fitted, _plot_curves(job, reporter), 0)
+    plotted = _plot_curves(job, reporter) if curves else None
+    return _result(job, Status.COMPLETED, test, fitted, plotted, 0)
 
 
 def _result(
@@ -350,6 +382,7 @@ def _result(
         stopped_early=job.stopped_early,
         best_checkpoint=job.record.best_checkpoint,
         final_checkpoint=job.record.final_checkpoint,
+        note=job.stop_reason,
     )
 
 

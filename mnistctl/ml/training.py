@@ -72,6 +72,10 @@ class Job:
     best: dict[str, Any] | None = None  # the best epoch so far (ml/callbacks.BestEpoch)
     callback_state: dict[str, Any] = field(default_factory=dict)  # after the last epoch
     stopped_early: dict[str, Any] | None = None  # set when EarlyStopping ended training
+    # Told every finished epoch (1-based, its history row) after it is recorded; a reason
+    # returned ends training after that epoch (``mnistctl tune``'s pruner), kept in stop_reason.
+    on_epoch: Callable[[int, Mapping[str, float]], str | None] | None = None
+    stop_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
         raise Interrupted
     _note_early_stop(job, own, reporter)
     seconds = max(time.monotonic() - started, 1e-9)
-    rate = n_train * (spec.train.epochs - job.first_epoch) / seconds
+    rate = n_train * max(len(job.history) - job.first_epoch, 0) / seconds
     return Fitted(model, seconds, rate, choice)
 
 
@@ -283,6 +287,11 @@ class _Recorder(keras.callbacks.Callback):  # type: ignore[misc]
                 old.unlink(missing_ok=True)
         write_history(run / HISTORY, history)
         self.reporter.epoch_end(epoch, row, time.monotonic() - self.t0)
+        if self.job.on_epoch is not None:
+            reason = self.job.on_epoch(epoch + 1, row)
+            if reason:  # Keras ends fit after this epoch's callbacks
+                self.job.stop_reason = reason
+                self.model.stop_training = True
 
 
 class _LiveRecorder(_Recorder):

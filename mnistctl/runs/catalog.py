@@ -122,7 +122,7 @@ def scan(folder: Path) -> list[RunInfo]:
     if SPEC in files:
         return [read_run(folder)]
     if _is_spec_folder(folder, dirs):
-        return [read_run(folder / name) for name in dirs]
+        return [read_run(folder / name) for name in _run_names(folder, dirs)]
     found: list[RunInfo] = []
     for spec_dir in dirs:
         try:
@@ -131,8 +131,21 @@ def scan(folder: Path) -> list[RunInfo]:
             reason = f"{err.message}: {err.received}" if err.received else err.message
             found.append(damaged(folder / spec_dir, reason, name=spec_dir))
             continue
-        found.extend(read_run(folder / spec_dir / name) for name in names)
+        found.extend(
+            read_run(folder / spec_dir / name) for name in _run_names(folder / spec_dir, names)
+        )
     return found
+
+
+def _run_names(folder: Path, dirs: list[str]) -> list[str]:
+    """The sub-folders that may be runs (each listed, damaged or not): named by timestamp, or
+    holding a file every run writes first (spec.yaml, metrics.json); not a folder that holds
+    neither, such as a study's ``plots/`` beside its trials (``mnistctl tune``)."""
+    return [
+        n
+        for n in dirs
+        if STAMP.fullmatch(n) or any(os.path.lexists(folder / n / f) for f in (SPEC, METRICS))
+    ]
 
 
 def _entries(folder: Path) -> tuple[list[str], set[str]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -112,9 +113,16 @@ class RunRecord:
 
     @classmethod
     def create(
-        cls, run_dir: Path, *, epochs: int, files: list[str], warnings: list[str] | None = None
+        cls,
+        run_dir: Path,
+        *,
+        epochs: int,
+        files: list[str],
+        warnings: list[str] | None = None,
+        about: Mapping[str, Any] | None = None,
     ) -> RunRecord:
-        """A new run's record, with the checksums of the files already written."""
+        """A new run's record, with the checksums of the files already written; ``about``:
+        facts from whoever started the run (``mnistctl tune``: its study and trial)."""
         record = cls(
             run_dir,
             {
@@ -128,6 +136,8 @@ class RunRecord:
         )
         if warnings:
             record._data["warnings"] = list(warnings)
+        for key, value in (about or {}).items():
+            record._data.setdefault(key, value)
         for name in files:
             record._checksum(name)
         record._write()

@@ -7,6 +7,7 @@ shapes and data fit; it raises ``UserErrors`` with every problem found, each wit
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,10 @@ from mnistctl.spec.graph import analyze
 from mnistctl.spec.model import LayerSpec, ModelInfo
 from mnistctl.spec.overrides import Placed, apply_overrides, override_label
 from mnistctl.spec.schema_errors import schema_errors
+from mnistctl.spec.search import SearchSection
+from mnistctl.spec.search_checks import check_search
 from mnistctl.spec.sections import CompileSection, DataSection, TrainSection
-from mnistctl.spec.training_checks import check_training
+from mnistctl.spec.training_checks import Locate, check_training
 from mnistctl.spec.yamlload import Document, load_file
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ class Spec:
     file: str
     raw: dict[str, Any]  # the spec as written, overrides applied (for the run's spec.yaml)
     overrides: tuple[str, ...] = ()
+    search: SearchSection | None = None  # what ``mnistctl tune`` searches; ``train`` ignores it
 
     @property
     def model_info(self) -> ModelInfo:
@@ -86,6 +90,7 @@ class Spec:
     def resolved_dict(self) -> dict[str, Any]:
         """The spec with defaults filled in: what a run records as its spec.yaml."""
         out = copy.deepcopy(self.raw)
+        out.pop("search", None)  # what was trained; a study's search is not part of it
         out["name"] = self.name
         out["data"] = sections.to_dict(self.data)
         out["compile"] = sections.to_dict(self.compile)
@@ -108,7 +113,10 @@ def _where(
 
 
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> Spec:
-    """Every check short of TensorFlow; raises UserErrors listing every problem found."""
+    """Every check short of TensorFlow; raises UserErrors listing every problem found.
+
+    A ``search:`` section (``mnistctl tune``) is checked too: every value its distributions can
+    take must leave a valid spec (``search_checks.py``)."""
     path = Path(path)
     try:
         doc = load_file(path)
@@ -116,22 +124,37 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> Spec:
         placed = apply_overrides(data, overrides)
     except UserError as err:
         raise UserErrors([err], None) from None
-    errors = schema_errors(data, lambda p, key=False: _where(doc, placed, p, key=key))
-    if errors:
+
+    def locate(p: tuple[PathPart, ...], key: bool = False) -> Location:
+        return _where(doc, placed, p, key=key)
+
+    spec, errors = resolve(data, locate, path)
+    search = None
+    if spec is not None and isinstance(data.get("search"), dict):
+        search, errors = check_search(data, spec, locate, lambda d, loc: resolve(d, loc, path)[1])
+    if errors or spec is None:
         raise UserErrors(_sorted(errors), doc.source)
+    return dataclasses.replace(spec, overrides=tuple(overrides), search=search)
+
+
+def resolve(
+    data: dict[str, Any], locate: Locate, path: Path
+) -> tuple[Spec | None, list[UserError]]:
+    """The checks of one spec's data (overrides applied): schema, graph and shapes, training
+    objects; the resolved spec, or every problem found. ``search:`` is checked for its form
+    only (``load_spec`` checks what it searches)."""
+    errors = schema_errors(data, locate)
+    if errors:
+        return None, errors
     layers, outputs = _resolve_layers(data["model"])
     compile_ = sections.from_dict(CompileSection, data.get("compile", {}))
-    info, errors = analyze(
-        layers, outputs, compile_.loss, lambda p, key=False: _where(doc, placed, p, key=key)
-    )
+    info, errors = analyze(layers, outputs, compile_.loss, locate)
     data_ = sections.from_dict(DataSection, data.get("data", {}))
     train = sections.from_dict(TrainSection, data.get("train", {}))
-    errors += check_training(
-        compile_, train, data_, lambda p, key=False: _where(doc, placed, p, key=key)
-    )
+    errors += check_training(compile_, train, data_, locate)
     if errors or info is None:
-        raise UserErrors(_sorted(errors), doc.source)
-    return Spec(
+        return None, errors
+    spec = Spec(
         name=str(data.get("name") or _safe_name(path.stem)),
         description=str(data.get("description", "")),
         data=data_,
@@ -142,8 +165,8 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> Spec:
         info=info,
         file=str(path),
         raw=data,
-        overrides=tuple(overrides),
     )
+    return spec, []
 
 
 def _sorted(errors: list[UserError]) -> list[UserError]:

@@ -47,6 +47,11 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> Placed:
     return placed
 
 
+def set_path(data: dict[str, Any], key: str, value: Any, where: Location) -> None:
+    """Set ``value`` at the dotted ``key`` (as ``--set`` does); problems located at ``where``."""
+    _set(data, _split_key(key), value, where, repr(value))
+
+
 def _set(
     data: dict[str, Any], path: list[PathPart], value: Any, where: Location, text: str
 ) -> list[tuple[PathPart, ...]]:

@@ -14,6 +14,7 @@ from mnistctl.spec.args import Arg
 from mnistctl.spec.layers import LAYER_TYPES, LayerType
 from mnistctl.spec.objects import FAMILIES, Family
 from mnistctl.spec.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
+from mnistctl.spec.search import search_schema
 from mnistctl.spec.sections import default
 
 SCHEMA_ID = "https://github.com/mnistctl/mnistctl/schemas/spec.schema.json"
@@ -259,6 +260,7 @@ def build_schema() -> dict[str, Any]:
             "model": _model_schema(),
             "compile": _compile_schema(),
             "train": _train_schema(),
+            "search": search_schema(),
         },
         "$defs": _defs(),
     }

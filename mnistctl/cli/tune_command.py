@@ -1,0 +1,88 @@
+"""``mnistctl tune SPEC``: a hyperparameter search over the spec's ``search:`` section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mnistctl.cli.app import DataOpt, JsonOpt, RunsDirOpt, SetOpt, app, guard, usage_error
+
+
+@app.command()
+def tune(
+    spec: Annotated[Path, typer.Argument(help="The spec file, with a search: section.")],
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials",
+            help="Trials wanted in the study in all, finished ones included (default: "
+            "search.trials); the same command again continues up to it.",
+            metavar="N",
+        ),
+    ] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            "--study", help="The study's name (default: <spec name>-tune).", metavar="NAME"
+        ),
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Where the study lives: postgresql://USER@HOST/DB shares it between machines "
+            "(default: a journal file in the runs directory).",
+            metavar="URL",
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="Worker processes on this machine.", metavar="K"),
+    ] = 1,
+    data: DataOpt = None,
+    runs_dir: RunsDirOpt = None,
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+    worker: Annotated[int | None, typer.Option("--worker", hidden=True)] = None,
+) -> None:
+    """Search the spec's search: section with Optuna; each trial is a run directory."""
+    if trials is not None and trials < 1:
+        raise usage_error(f"--trials must be at least 1 (the study's total); received {trials}")
+    if workers < 1:
+        raise usage_error(f"--workers must be at least 1; received {workers}")
+    if worker is not None and worker < 0:
+        raise usage_error("--worker is set by tune itself")
+
+    def run() -> int:
+        from mnistctl.commands.tune import TuneRequest, tune_spec, tune_worker
+        from mnistctl.ui.console import print_json, stderr_console, stdout_console
+        from mnistctl.ui.tune_view import QuietWatcher, TuneView, render_tune
+
+        request = TuneRequest(
+            spec=spec,
+            overrides=tuple(set_ or ()),
+            trials=trials,
+            study=study,
+            storage=storage,
+            workers=workers,
+            data=data,
+            runs_dir=runs_dir or Path("runs"),
+        )
+        err = stderr_console()
+        if worker is not None:
+            return tune_worker(request, worker, QuietWatcher(err))
+        view = TuneView(err, live=not json_)
+        try:
+            result = tune_spec(request, view)
+        finally:
+            view.stop()
+        if json_:
+            print_json(result.to_json())
+            render_tune(result, err, table=False)
+        else:
+            render_tune(result, stdout_console(), table=not view.was_live)
+        return result.exit_code
+
+    raise typer.Exit(code=guard(run, json_=json_, tensorflow=True))

@@ -1,0 +1,178 @@
+"""``--workers K``: K worker processes on this machine, each running the study's loop
+(``python -m mnistctl tune SPEC --worker I ...``) on the same storage.
+
+Each worker gets its share of the cores: TensorFlow's intra-op pool gets ``cores // K`` threads
+(at least one) and its inter-op pool one, set through the environment before TensorFlow starts
+in the worker (and again through ``tf.config.threading`` there). Workers run in their own
+process group, so a Ctrl-C in the terminal reaches this process only, which passes it on to
+each worker exactly once: each stops its trial in training (the run "interrupted", the trial
+queued again) and exits 130; a second Ctrl-C is passed on too, and they exit at once. A worker
+dies with its parent (Linux's parent-death signal), so no worker outlives a killed ``tune``.
+Each worker's messages go to ``RUNS/<study>/workers/worker-I.log``; the parent shows the
+trials as they finish by reading the storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class ThreadSplit:
+    workers: int
+    cores: int
+    intra: int  # TensorFlow threads within one op, per worker
+    inter: int  # ops run side by side, per worker
+
+    def line(self) -> str:
+        return (
+            f"{self.workers} worker processes on {self.cores} cores: TensorFlow runs "
+            f"{self.intra} thread(s) within an op and {self.inter} op at a time in each"
+        )
+
+    def env(self) -> dict[str, str]:
+        return {
+            "TF_NUM_INTRAOP_THREADS": str(self.intra),
+            "TF_NUM_INTEROP_THREADS": str(self.inter),
+            "OMP_NUM_THREADS": str(self.intra),
+        }
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def split(workers: int) -> ThreadSplit:
+    n = cores()
+    return ThreadSplit(workers, n, max(1, n // workers), 1)
+
+
+def configure_threads() -> None:
+    """In a worker, before its first trial: TensorFlow's pools as the environment says."""
+    intra, inter = (
+        os.environ.get("TF_NUM_INTRAOP_THREADS"),
+        os.environ.get("TF_NUM_INTEROP_THREADS"),
+    )
+    if not (intra and inter and intra.isdigit() and inter.isdigit()):
+        return
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):  # already initialised: the environment did it
+        tf.config.threading.set_intra_op_parallelism_threads(int(intra))
+        tf.config.threading.set_inter_op_parallelism_threads(int(inter))
+
+
+@dataclass(frozen=True)
+class WorkerExit:
+    index: int
+    code: int
+    log: Path
+    last_line: str | None  # the log's last line, when the worker failed
+
+
+def worker_command(spec: Path, index: int, args: Sequence[str]) -> list[str]:
+    return [sys.executable, "-m", "mnistctl", "tune", str(spec), "--worker", str(index), *args]
+
+
+def run_workers(
+    commands: Sequence[list[str]],
+    logs: Sequence[Path],
+    threads: ThreadSplit,
+    *,
+    poll: Callable[[], None],
+    stopped: Callable[[int], None],
+) -> list[WorkerExit]:
+    """Start each command, call ``poll`` every half second until all have exited; a signal
+    here is passed on to the workers (``stopped(signum)`` is told of the first)."""
+    env = {**os.environ, **threads.env(), "PYTHONUNBUFFERED": "1"}
+    env.pop("MNISTCTL_DATA", None)  # the parent passes --data itself
+    procs: list[subprocess.Popen[bytes]] = []
+    with _forwarding(procs, stopped):
+        for command, log in zip(commands, logs, strict=True):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as out:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+                out.write(f"--- {stamp}: {' '.join(command)}\n".encode())
+                out.flush()
+                procs.append(
+                    subprocess.Popen(
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=out,
+                        env=env,
+                        start_new_session=True,
+                        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    )
+                )
+        while any(p.poll() is None for p in procs):
+            poll()
+            time.sleep(POLL_S)
+        poll()
+    return [
+        WorkerExit(i, p.returncode, log, _last_line(log) if p.returncode not in (0,) else None)
+        for i, (p, log) in enumerate(zip(procs, logs, strict=True))
+    ]
+
+
+@contextlib.contextmanager
+def _forwarding(
+    procs: list[subprocess.Popen[bytes]], stopped: Callable[[int], None]
+) -> Iterator[None]:
+    presses = {"n": 0}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        presses["n"] += 1
+        if presses["n"] == 1:
+            stopped(signum)
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGINT)
+
+    old_int = signal.signal(signal.SIGINT, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except BaseException:
+        for proc in procs:  # this process is failing: no worker outlives it
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+        raise
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _last_line(log: Path) -> str | None:
+    try:
+        lines = [ln for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln]
+    except OSError:
+        return None
+    return lines[-1][:300] if lines else None

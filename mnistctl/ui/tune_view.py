@@ -1,0 +1,260 @@
+"""A study in the terminal: the trials as they finish, and the result.
+
+In a terminal, a live table (number, values, metric, epochs run, state, seconds; the best row
+highlighted) with a line for the trial in training under it; elsewhere (a pipe, a log,
+``--json``) one plain line per finished trial. Everything live goes to stderr; the result after
+the table goes to stdout. Nothing here imports TensorFlow or Optuna.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from mnistctl.ui.console import plain
+
+if TYPE_CHECKING:
+    from mnistctl.commands.tune import TuneResult
+    from mnistctl.tune.trials import TrialRow
+
+MAX_ROWS = 25  # the live table shows the latest trials (and the best) beyond this
+BEST_STYLE = "bold green"
+STATE_STYLES = {"PRUNED": "yellow", "FAIL": "red", "RUNNING": "cyan", "WAITING": "dim"}
+
+
+def short(path: str) -> str:
+    """A parameter's column name: its path's last two parts (``hidden_1.units``)."""
+    return ".".join(path.split(".")[-2:])
+
+
+def shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def shown_path(path: object) -> str:
+    """A path as people read it: relative to the working folder when inside it."""
+    p = Path(str(path))
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def best_number(rows: Sequence[TrialRow], direction: str) -> int | None:
+    done = [r for r in rows if r.state == "COMPLETE" and r.value is not None]
+    if not done:
+        return None
+    sign = -1.0 if direction == "maximize" else 1.0
+    return min(done, key=lambda r: (sign * (r.value or 0.0), r.number)).number
+
+
+def trials_table(
+    rows: Sequence[TrialRow], metric: str, direction: str, paths: Sequence[str]
+) -> Table:
+    best = best_number(rows, direction)
+    table = Table(title_justify="left", show_lines=False)
+    table.add_column("#", justify="right")
+    for path in paths:
+        table.add_column(plain(short(path)), overflow="fold")
+    table.add_column(plain(metric), justify="right", min_width=min(len(metric), 16))
+    table.add_column("epochs", justify="right")
+    table.add_column("state")
+    table.add_column("s", justify="right")
+    table.add_column("note", overflow="fold")
+    picked = list(rows)
+    if len(picked) > MAX_ROWS:
+        tail = picked[-MAX_ROWS:]
+        picked = [r for r in picked if r.number == best and r not in tail] + tail
+    for row in picked:
+        value = "-" if row.value is None else f"{row.value:.4f}"
+        note = row.reason or ""
+        if row.retry_of is not None:
+            note = f"retry of {row.retry_of}" + (f"; {note}" if note else "")
+        if row.retried:
+            note += "; retried"
+        table.add_row(
+            str(row.number),
+            *(plain(shown(row.params.get(p, "-"))) for p in paths),
+            value,
+            str(row.epochs),
+            Text(row.state, style=STATE_STYLES.get(row.state, "")),
+            "-" if row.seconds is None else f"{row.seconds:.1f}",
+            plain(note),
+            style=BEST_STYLE if row.number == best else "",
+        )
+    return table
+
+
+def trial_line(row: TrialRow, metric: str, best: bool) -> str:
+    values = " ".join(f"{short(k)}={shown(v)}" for k, v in row.params.items())
+    value = "-" if row.value is None else f"{row.value:.4f}"
+    seconds = "" if row.seconds is None else f", {row.seconds:.1f} s"
+    epochs = f"{row.epochs} epoch{'' if row.epochs == 1 else 's'}"
+    line = f"trial {row.number} {row.state}: {metric} {value} ({epochs}{seconds})"
+    line += f" {values}" if values else ""
+    if row.reason:
+        line += f"; {row.reason}"
+    if row.retry_of is not None:
+        line += f"; retry of trial {row.retry_of}"
+    return line + ("  <- best so far" if best else "")
+
+
+class TuneView:
+    """The study's progress (``tune.objective.Watcher``)."""
+
+    def __init__(self, console: Console, *, live: bool) -> None:
+        self.console = console
+        self.metric, self.direction, self.paths = "value", "maximize", list[str]()
+        self.rows: list[TrialRow] = []
+        self.reported: set[tuple[int, str]] = set()
+        self.running: dict[int, str] = {}
+        self.notes: set[str] = set()
+        self.live: Live | None = None
+        self.wants_live = live and console.is_terminal
+        self.was_live = False
+
+    def configure(self, metric: str, direction: str, paths: Sequence[str]) -> None:
+        """The study's metric and parameters, once its spec is checked; the live table starts."""
+        self.metric, self.direction, self.paths = metric, direction, list(paths)
+        if self.wants_live and self.live is None:
+            self.live = Live(
+                self._renderable(), console=self.console, refresh_per_second=4, transient=False
+            )
+            self.live.start()
+            self.was_live = True
+
+    def _renderable(self) -> Group:
+        parts: list[Any] = []
+        if self.rows:
+            parts.append(trials_table(self.rows, self.metric, self.direction, self.paths))
+        for number in sorted(self.running):
+            parts.append(plain(f"trial {number}: {self.running[number]}", style="cyan"))
+        return Group(*parts)
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self._renderable())
+
+    def started(self, number: int, params: Mapping[str, Any]) -> None:
+        values = " ".join(f"{short(k)}={shown(v)}" for k, v in params.items())
+        self.running[number] = f"starting ({values})" if values else "starting"
+        self._refresh()
+
+    def epoch(self, number: int, epoch: int, epochs: int, value: float | None) -> None:
+        shown_value = "-" if value is None or not math.isfinite(value) else f"{value:.4f}"
+        self.running[number] = f"epoch {epoch}/{epochs}, {self.metric} {shown_value}"
+        self._refresh()
+
+    def finished(self, rows: list[Any]) -> None:
+        self.rows = list(rows)
+        for row in rows:
+            if row.state != "RUNNING":
+                self.running.pop(row.number, None)
+        if self.live is not None:
+            self._refresh()
+            return
+        best = best_number(self.rows, self.direction)
+        for row in self.rows:
+            if row.state in ("RUNNING", "WAITING") or (row.number, row.state) in self.reported:
+                continue
+            self.reported.add((row.number, row.state))
+            self.console.print(plain(trial_line(row, self.metric, row.number == best)))
+
+    def note(self, text: str) -> None:
+        if text in self.notes:
+            return
+        self.notes.add(text)
+        if self.live is not None:
+            self.live.console.print(plain(text, style="yellow"))
+        else:
+            self.console.print(plain(text))
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.running.clear()
+            self.live.update(self._renderable())
+            self.live.stop()
+            self.live = None
+
+
+class QuietWatcher:
+    """A worker's watcher: a line per finished trial of its own into its log."""
+
+    def __init__(self, console: Console) -> None:
+        self.console, self.metric = console, "value"
+        self.mine: set[int] = set()
+        self.reported: set[int] = set()
+
+    def configure(self, metric: str, direction: str, paths: Sequence[str]) -> None:
+        self.metric = metric
+
+    def started(self, number: int, params: Mapping[str, Any]) -> None:
+        self.mine.add(number)
+        self.console.print(plain(f"trial {number} started"))
+
+    def epoch(self, number: int, epoch: int, epochs: int, value: float | None) -> None:
+        pass
+
+    def finished(self, rows: list[Any]) -> None:
+        for row in rows:
+            mine = row.number in self.mine and row.number not in self.reported
+            if mine and row.state not in ("RUNNING", "WAITING"):
+                self.reported.add(row.number)
+                self.console.print(plain(trial_line(row, self.metric, False)))
+
+    def note(self, text: str) -> None:
+        self.console.print(plain(text))
+
+
+def render_tune(result: TuneResult, out: Console, *, table: bool) -> None:
+    """The result after the trials: (the table, when it was not live), the best trial, its
+    spec, the plots, and how to go on."""
+    if table and result.trials:
+        paths = list(result.trials[0].params) if result.trials else []
+        for row in result.trials:
+            paths += [p for p in row.params if p not in paths]
+        out.print(trials_table(result.trials, result.metric, result.direction, paths))
+    counts: dict[str, int] = {}
+    for row in result.trials:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    summary = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items()))
+    out.print(
+        plain(
+            f"study {result.study}: {len(result.trials)} trials ({summary}); "
+            f"{result.ran_here} run by this command; storage {shown_path(result.storage)}"
+        ),
+        soft_wrap=True,
+    )
+    best = result.best
+    if best is None:
+        out.print(plain("no trial has completed yet"))
+    else:
+        values = ", ".join(f"{k}={shown(v)}" for k, v in best.params.items())
+        out.print(
+            plain(f"best: trial {best.number}, {result.metric} {best.value:.4f}: {values}"),
+            soft_wrap=True,
+        )
+        if best.run_dir:
+            out.print(plain(f"best run: {shown_path(best.run_dir)}"), soft_wrap=True)
+        if result.best_spec is not None:
+            out.print(plain(f"best spec: {shown_path(result.best_spec)}"), soft_wrap=True)
+    for path in result.plots:
+        out.print(plain(f"plot: {shown_path(path)}"), soft_wrap=True)
+    for reason in result.plots_skipped:
+        out.print(plain(f"plot left out: {reason}"), soft_wrap=True)
+    if result.interrupted:
+        out.print(
+            plain("interrupted: the study is intact; run the same command again to continue"),
+            soft_wrap=True,
+        )
+    elif result.best_spec is not None:
+        out.print(plain(f"next: mnistctl train {shown_path(result.best_spec)}"), soft_wrap=True)
