@@ -81,6 +81,20 @@ def write_spec(folder: Path, text: str = TINY_SPEC, filename: str = "tiny.yaml")
     return path
 
 
+def trained_run(
+    tmp: Path, text: str, filename: str, *, n_train: int = 300, n_test: int = 50, epochs: int = 1
+) -> Path:
+    """A run of the spec ``text`` trained in-process on the first real digits; its directory."""
+    data = make_npz(tmp / "data.npz", n_train, n_test)
+    spec = write_spec(tmp, text, filename)
+    result = cli(
+        "train", spec, "--data", data, "--runs-dir", tmp / "runs",
+        "--set", f"train.epochs={epochs}", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return Path(json.loads(result.stdout)["run_dir"])
+
+
 def cli(*args: str | Path, env: Mapping[str, str | None] | None = None) -> Result:
     """``mnistctl ARGS`` in-process; ``result.stdout`` and ``result.stderr`` kept apart.
 

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import TINY_SPEC, assert_user_error, cli, make_npz, real_arrays, snapshot, write_spec
+from helpers import (
+    TINY_SPEC,
+    assert_user_error,
+    cli,
+    real_arrays,
+    snapshot,
+    trained_run,
+)
 
 import mnistctl
 from mnistctl.ml import runtimes
@@ -67,14 +74,7 @@ CHECK = 200  # test images checked per export (of 300)
 
 
 def train(tmp: Path, text: str, filename: str) -> Path:
-    data = make_npz(tmp / "data.npz", 300, 300)
-    spec = write_spec(tmp, text, filename)
-    result = cli(
-        "train", spec, "--data", data, "--runs-dir", tmp / "runs", "--set", "train.epochs=1",
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    return Path(json.loads(result.stdout)["run_dir"])
+    return trained_run(tmp, text, filename, n_train=300, n_test=300)
 
 
 @pytest.fixture(scope="module")

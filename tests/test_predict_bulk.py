@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import TINY_SPEC, assert_user_error, cli, digit_png, make_npz, real_arrays, write_spec
+from helpers import (
+    TINY_SPEC,
+    assert_user_error,
+    cli,
+    digit_png,
+    real_arrays,
+    trained_run,
+)
 from PIL import Image
 
 from mnistctl.data import imagesets
@@ -246,15 +253,7 @@ def test_cpu_count() -> None:
 
 @pytest.fixture(scope="module")
 def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("conv")
-    data = make_npz(tmp / "data.npz", 400, 50)
-    spec = write_spec(tmp, CONV_SPEC, "conv.yaml")
-    result = cli(
-        "train", spec, "--data", data, "--runs-dir", tmp / "runs", "--set", "train.epochs=1",
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    return Path(json.loads(result.stdout)["run_dir"])
+    return trained_run(tmp_path_factory.mktemp("conv"), CONV_SPEC, "conv.yaml", n_train=400)
 
 
 def test_predict_a_folder_of_300_digits(conv_run: Path, tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ from mnistctl.serve.batcher import Batcher
 from mnistctl.serve.limits import MAX_BODY_BYTES, MAX_PIXELS, Limits
 from mnistctl.serve.model import ServedModel, ServeInfo, load_served
 from mnistctl.serve.server import bind
+from mnistctl.serve.workers import default_workers
 
 CONV_SPEC = TINY_SPEC.replace("name: tiny", "name: conv").replace(
     """    - {type: Input, name: input_tensor, shape: [784]}
@@ -314,12 +315,24 @@ def test_bad_requests_are_refused_and_serving_goes_on(client: TestClient, case: 
     assert predict_ok(client, png_bytes(1))["label"] in range(10)  # still serving
 
 
-def test_decoding_too_long_is_refused(served: ServedModel) -> None:
-    """A picture whose decoding passes the time limit: 422 (the request itself was whole)."""
-    noise = np.random.default_rng(0).integers(0, 256, (1500, 1500), dtype=np.uint8)
-    slow = image_bytes(Image.fromarray(noise, mode="L"))
-    with TestClient(create_app(served, limits=Limits(decode_s=0.001))) as client:
+def test_decoding_too_long_is_refused_and_its_worker_replaced(served: ServedModel) -> None:
+    """A picture whose decoding passes the time limit: 422 (the request itself was whole); the
+    worker process decoding it is killed, another takes its place, and serving goes on."""
+    rng = np.random.default_rng(0)
+    blobs = np.kron(rng.integers(0, 2, (1000, 1000), dtype=np.uint8), np.ones((5, 5), np.uint8))
+    buf = io.BytesIO()  # 25 megapixels of colour blobs: seconds to prepare
+    Image.fromarray(blobs * 255, mode="L").convert("RGB").save(buf, "PNG", compress_level=1)
+    slow = buf.getvalue()
+    app = create_app(served, limits=Limits(decode_s=0.5), prepare_workers=2)
+    preparers = app.state.preparers
+    before = set(preparers.pids)
+    with TestClient(app) as client:
         assert_refused(client.post("/api/predict", content=slow, headers=PNG), 422, "took too long")
+        assert preparers.replaced == 1
+        after = set(preparers.pids)
+        assert len(after) == 2 and len(before - after) == 1, (before, after)
+        for i in range(3):
+            assert predict_ok(client, png_bytes(i))["label"] in range(10)
 
 
 def test_a_failing_model_is_a_500_and_serving_goes_on(served: ServedModel) -> None:
@@ -493,6 +506,8 @@ def test_serve_as_a_process_until_ctrl_c(conv_run: Path, tmp_path: Path) -> None
     from serving import serving
 
     with serving(conv_run, log_dir=tmp_path) as server:
+        workers = preparation_workers(server.proc.pid)
+        assert len(workers) == default_workers(), workers
         answer = server.predict(png_bytes(7))
         assert answer["label"] in range(10) and len(answer["probabilities"]) == 10
         # 50 MB sent whole by a client that reads only then (urllib): it sees the 413
@@ -515,10 +530,33 @@ def test_serve_as_a_process_until_ctrl_c(conv_run: Path, tmp_path: Path) -> None
         err = server.stderr()
     assert code == 130, err
     assert "Traceback" not in err, err
+    assert not [pid for pid in workers if running(pid)], "workers left running"
     lines = err.strip().splitlines()
     assert lines[0].startswith("serving conv (model: model.keras"), lines
     assert f"at http://127.0.0.1:{server.port}/" in lines[0]
     assert lines[-1] == "interrupted", lines
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def preparation_workers(server_pid: int) -> list[int]:
+    """The ``mnistctl.serve.worker`` processes that ``server_pid`` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == server_pid and b"mnistctl.serve.worker" in command:
+            found.append(int(entry.name))
+    return found
 
 
 def test_a_busy_port_is_one_line(conv_run: Path) -> None:

@@ -14,7 +14,6 @@ saves the drawing test's screenshot there (that is how ``docs/serve.png`` is mad
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
 import urllib.parse
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import TINY_SPEC, cli, digit_png, make_npz, real_arrays, write_spec
+from helpers import TINY_SPEC, digit_png, real_arrays, trained_run
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from serving import Server, serving
 
@@ -100,15 +99,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("MNISTCTL_SERVE_RUN")
     if given:
         return Path(given)
-    tmp = tmp_path_factory.mktemp("browser")
-    data = make_npz(tmp / "data.npz", 300, 50)
-    spec = write_spec(tmp, CNN_SPEC, "browser_cnn.yaml")
-    result = cli(
-        "train", spec, "--data", data, "--runs-dir", tmp / "runs", "--set", "train.epochs=1",
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    return Path(json.loads(result.stdout)["run_dir"])
+    return trained_run(tmp_path_factory.mktemp("browser"), CNN_SPEC, "browser_cnn.yaml")
 
 
 @pytest.fixture(scope="module")

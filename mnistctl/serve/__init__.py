@@ -2,7 +2,9 @@
 small JSON API (FastAPI on uvicorn).
 
 ``model.py`` (the served model: one compiled inference function, and what ``/api/info`` says)
-· ``batcher.py`` (requests that arrive together go through the model in one call) ·
+· ``workers.py`` (the pictures are prepared in worker processes, each a ``worker.py``; one past
+the decoding time limit is killed and replaced) · ``batcher.py`` (requests that arrive
+together go through the model in one call) ·
 ``limits.py`` (what a request may be: type, bytes, pixels, decoding time; each refusal a 4xx) ·
 ``app.py`` (the FastAPI app: routes, error answers) · ``server.py`` (the socket, uvicorn, Ctrl-C)
 · ``static/`` (the page: plain HTML, CSS and JavaScript, nothing fetched from elsewhere).

@@ -1,20 +1,18 @@
 """The FastAPI app: the page, its static files and the JSON API, every refusal a 4xx with
 ``{"error": "one line"}`` (worded as the command line words its errors).
 
-``POST /api/predict`` reads the body within the limits (``limits.py``), prepares the picture
-in a thread exactly as ``mnistctl predict`` does (``data/images.py``), then hands the 28x28
-input to the batcher, which runs it through the model with whatever else arrived with it.
+``POST /api/predict`` reads the body within the limits (``limits.py``), has the picture
+prepared by a worker process exactly as ``mnistctl predict`` prepares it (``workers.py``), then
+hands the 28x28 input to the batcher, which runs it through the model with whatever else
+arrived with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from functools import partial
 from importlib import resources
 from typing import Any, Protocol
 
@@ -26,22 +24,29 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from mnistctl import jsondata
-from mnistctl.data.images import digit_from_bytes
 from mnistctl.errors import Location, UserError, visible
 from mnistctl.serve.batcher import BATCH_WAIT_S, MAX_BATCH, Batcher
 from mnistctl.serve.limits import (
     SOURCE,
     Limits,
     RequestError,
+    busy,
     decode_timeout,
+    preparation_lost,
     receive_body,
     status_of,
     want_digit,
 )
 from mnistctl.serve.model import Rows, ServeInfo
+from mnistctl.serve.workers import (
+    NoWorker,
+    Preparers,
+    PrepareTimeout,
+    WorkerLost,
+    default_workers,
+)
 
 ROUTES = "GET /, GET /api/info, GET /healthz, POST /api/predict or GET /static/..."
-PREPARE_THREADS = min(8, (os.cpu_count() or 2) + 2)
 # Nothing the page uses comes from elsewhere; the browser is told to refuse anything that does.
 SECURITY_HEADERS = [
     (
@@ -75,21 +80,26 @@ def create_app(
     limits: Limits | None = None,
     max_batch: int = MAX_BATCH,
     wait_s: float = BATCH_WAIT_S,
-    prepare_threads: int = PREPARE_THREADS,
+    prepare_workers: int | None = None,
 ) -> FastAPI:
-    """The app serving ``model``; its batcher and preparation threads stop with the app."""
+    """The app serving ``model``. Its preparation workers (``prepare_workers``, default one
+    per CPU) are started and warmed up here; they and the batcher stop with the app."""
     limits = limits or Limits()
-    batcher = Batcher(model, max_batch=max_batch, wait_s=wait_s)
-    pool = ThreadPoolExecutor(prepare_threads, thread_name_prefix="mnistctl-prepare")
     page = (resources.files(__package__) / "static" / "index.html").read_bytes()
     info = model.info.to_json()
-    prepare = partial(digit_from_bytes, source=SOURCE, max_pixels=limits.pixels)
+    preparers = Preparers(
+        prepare_workers or default_workers(), max_pixels=limits.pixels, source=SOURCE
+    )
+    batcher = Batcher(model, max_batch=max_batch, wait_s=wait_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        batcher.close()
-        pool.shutdown(wait=False, cancel_futures=True)
+        preparers.attach(asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            batcher.close()
+            preparers.close()
 
     app = FastAPI(
         title="mnistctl serve",
@@ -98,6 +108,7 @@ def create_app(
         openapi_url=None,
         lifespan=lifespan,
     )
+    app.state.preparers = preparers  # for tests: the workers' pids, how many were replaced
     app.add_middleware(_SecurityHeaders)
     app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
 
@@ -125,15 +136,16 @@ def create_app(
         )
         digit = want_digit(request.query_params.get("digit"))
         with batcher.expecting() as slot:
-            loop = asyncio.get_running_loop()
             try:
-                x = await asyncio.wait_for(
-                    loop.run_in_executor(pool, prepare, body), limits.decode_s
-                )
-            except TimeoutError:
-                raise decode_timeout(limits.decode_s) from None
+                x = await preparers.prepare(body, limits.decode_s)
             except UserError as err:
                 raise RequestError(status_of(err), err) from None
+            except PrepareTimeout:
+                raise decode_timeout(limits.decode_s) from None
+            except NoWorker:
+                raise busy(limits.decode_s) from None
+            except WorkerLost as lost:
+                raise preparation_lost(lost.exitcode) from None
             future = slot.submit(x)
         row = await asyncio.wrap_future(future)
         # finite numbers go straight to JSON; a diverged model's NaN becomes null (jsondata)

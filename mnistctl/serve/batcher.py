@@ -1,11 +1,12 @@
 """Micro-batching: requests that arrive together go through the model in one call.
 
-Each request is prepared on its own (in a thread), then queued; one batcher thread takes what
-is queued, up to MAX_BATCH, and calls the model once for all of it, so that under load the
-model's fixed cost per call is shared and throughput grows with concurrency. Requests queue
-up by themselves while the model runs a batch. Beyond that, the batcher waits (at most
-BATCH_WAIT_S) only while other requests are still being prepared: a lone request is never
-kept waiting.
+Each request is prepared on its own (by a worker process, ``workers.py``), then queued; one
+batcher thread takes what is queued, up to MAX_BATCH, and calls the model once for all of it,
+so that under load the model's fixed cost per call is shared and throughput grows with
+concurrency. Requests queue up by themselves while the model runs a batch. Beyond that, the
+batcher waits (at most BATCH_WAIT_S) only while other requests are still being prepared: a
+lone request is never kept waiting. The thread is woken only when a queued request can end
+its wait, not once per request.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class Batcher:
                 if slot.open:
                     slot.open = False
                     self._preparing -= 1
-                    self._cond.notify_all()
+                    if not self._preparing and self._queue:  # the batch waited for it
+                        self._cond.notify()
 
     def _submit(self, slot: Slot, x: npt.NDArray[np.float32]) -> Future[Rows]:
         future: Future[Rows] = Future()
@@ -90,7 +92,10 @@ class Batcher:
                 slot.open = False
                 self._preparing -= 1
             self._queue.append(_Job(x, future))
-            self._cond.notify_all()
+            # The batcher is woken only when this can end its wait: a first job, the last one
+            # it waits for, or a full batch (a wake-up per request costs the server CPU).
+            if len(self._queue) == 1 or not self._preparing or len(self._queue) >= self._max_batch:
+                self._cond.notify()
         return future
 
     def close(self, timeout: float | None = 5.0) -> None:

@@ -1,9 +1,11 @@
-"""What a request to ``/api/predict`` may be, and the refusals, each a 4xx with one line.
+"""What a request to ``/api/predict`` may be, and the refusals, each a 4xx with one line (but
+for ``busy``, a 503: the request was fine, the server had no worker free for it).
 
 Everything is checked as early as it can be: the Content-Type before the body is read, the
 declared Content-Length before a byte of it is read, the body's size while it is read (a body
 without a length is kept no further than the limit), the picture's dimensions from its header
-before it is decoded (``data/images.py``), and the time its decoding and preparation take.
+before it is decoded (``data/images.py``), and the time its decoding and preparation take
+(a worker process still at it then is killed: ``workers.py``).
 
 A refused body is still read and dropped, up to DRAIN_BYTES within DRAIN_S, before the answer
 goes: a client that sends its whole body before reading and asks to close the connection
@@ -157,6 +159,29 @@ def decode_timeout(seconds: float) -> RequestError:
         expected=f"a picture that is decoded and prepared within {seconds:g} s",
         received="a picture still being decoded after that",
         hint="send a smaller picture, e.g. a PNG of the digit cropped",
+    )
+
+
+def busy(seconds: float) -> RequestError:
+    """503: no preparation worker came free in time (other pictures hold them all)."""
+    return _refuse(
+        503,
+        "the server is busy preparing other pictures",
+        expected=f"a free worker within {seconds:g} s",
+        received="every worker still busy after that",
+        hint="try again in a moment",
+    )
+
+
+def preparation_lost(exitcode: int | None) -> RequestError:
+    """422: the process preparing the picture ended without an answer (the picture crashed
+    its decoder, or it ran out of memory); it has been replaced."""
+    return _refuse(
+        422,
+        "the image could not be prepared",
+        expected="a picture that is decoded without ending the process that decodes it",
+        received=f"the preparing process ended (exit code {exitcode})",
+        hint="re-save the picture as a PNG or JPEG and send it again",
     )
 
 

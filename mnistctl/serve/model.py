@@ -4,7 +4,8 @@
 The model is called as ``model(x, training=False)`` (augmentation and dropout layers are the
 identity then) inside a ``tf.function`` with a fixed input signature whose batch axis is free,
 traced and warmed up once at start for a single picture and for a full batch, so that a request
-costs one graph call and not ``model.predict``'s set-up (tens of milliseconds per call).
+costs one graph call and not ``model.predict``'s set-up (tens of milliseconds per call). The
+server's TensorFlow runs each call on the calling thread (``one_thread_per_call``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from mnistctl.runs.layout import Checkpoint
 
 Rows = npt.NDArray[np.float64]
+
+SERVE_OP_THREADS = 1
+"""TensorFlow threads per model call in the server (see ``one_thread_per_call``)."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,18 @@ def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
     """The run's model (loaded safely and checked against its spec), compiled and warmed up."""
     import tensorflow as tf
 
+    one_thread_per_call(tf)
     model = opened.load_model()
     shape = tuple(int(d) for d in opened.spec.info.input_shape)
 
     def call(x: Any) -> Any:
         return tf.cast(model(x, training=False), tf.float32)
 
-    graph = tf.function(call, input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+    # The concrete function itself: calling it skips tf.function's dispatch on its arguments
+    # (about 0.3 ms of the caller's CPU, holding the interpreter lock, per call).
+    graph = tf.function(
+        call, input_signature=[tf.TensorSpec([None, *shape], tf.float32)]
+    ).get_concrete_function()
 
     def infer(digits: npt.NDArray[np.float32]) -> Rows:
         batch = np.ascontiguousarray(digits, dtype=np.float32).reshape((len(digits), *shape))
@@ -96,6 +105,23 @@ def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
         checkpoint=opened.checkpoint,
     )
     return ServedModel(info, infer)
+
+
+def one_thread_per_call(tf: Any) -> bool:
+    """Run each model call on the calling thread alone (TensorFlow's intra- and inter-op
+    pools of one thread), if TensorFlow has not started yet in this process (it has in a
+    notebook or a test that trained first: then False, and nothing changes).
+
+    On 2 cores this serves more requests per second at every concurrency: the parallelism
+    that pays is between requests (the server's process, its preparation workers, the
+    client), and TensorFlow's own pools only spin and hand work between threads around a
+    small model's calls (``bench/serve_load.py``; README, "Under load")."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(SERVE_OP_THREADS)
+        tf.config.threading.set_inter_op_parallelism_threads(SERVE_OP_THREADS)
+    except RuntimeError:  # "cannot be modified after initialization"
+        return False
+    return True
 
 
 def served_test_accuracy(opened: OpenRun) -> float | None:

@@ -9,6 +9,7 @@ no traceback); SIGTERM does the same and raises ``Terminated`` (the command exit
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import signal
 import socket
@@ -104,6 +105,15 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+def fastest() -> tuple[str, str]:
+    """uvicorn's HTTP parser and event loop: httptools and uvloop when they are installed
+    (they took a fifth off the server's CPU time per request at concurrency 32, README "Under
+    load"), else the pure-Python h11 and asyncio."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return http, loop
+
+
 class Terminated(Exception):
     """SIGTERM, raised once uvicorn has finished the requests in progress."""
 
@@ -118,11 +128,12 @@ def run(app: Any, bound: Bound) -> None:
     no access log."""
     import uvicorn
 
+    http, loop = fastest()
     config = uvicorn.Config(
         app,
-        http="h11",
+        http=http,
         ws="none",
-        loop="asyncio",
+        loop=loop,
         lifespan="on",
         log_level="warning",
         access_log=False,
