@@ -44,6 +44,14 @@ def interrupts(stop: Stop, note: Callable[[str], None]) -> Iterator[None]:
             stop.model.stop_training = True
         note("stopping after this batch, keeping finished epochs (Ctrl-C again to quit at once)")
 
+    with stop_signals(handler):
+        yield
+
+
+@contextlib.contextmanager
+def stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM go to ``handler`` while the block runs, the previous handlers
+    back afterwards; only where Python can set them (the main thread, not Windows)."""
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         yield
         return

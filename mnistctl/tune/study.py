@@ -17,10 +17,8 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import socket
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from types import FrameType
@@ -28,6 +26,7 @@ from typing import Any
 
 from mnistctl import jsondata
 from mnistctl.errors import Location, UserError
+from mnistctl.runs.signals import stop_signals
 from mnistctl.spec import Spec
 from mnistctl.spec.search import SearchSection
 from mnistctl.tune import space
@@ -210,22 +209,14 @@ def _storage_errors(opened: OpenedStorage) -> Iterator[None]:
 def _stopping(stop: StopFlag) -> Iterator[None]:
     """Between trials, Ctrl-C and SIGTERM ask the loop to stop (training has its own handler
     while a run trains); a second one exits at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.requested:
             raise KeyboardInterrupt
         stop.requested, stop.signum = True, signum
 
-    old_int = signal.signal(signal.SIGINT, handler)
-    old_term = signal.signal(signal.SIGTERM, handler)
-    try:
+    with stop_signals(handler):
         yield
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
 
 
 def free_memory() -> None:
