@@ -46,6 +46,16 @@ train:
   seed: 0
 """
 
+# The same network with a small convolution in front (28x28x1 input), for image commands.
+CONV_SPEC = TINY_SPEC.replace("name: tiny", "name: conv").replace(
+    """    - {type: Input, name: input_tensor, shape: [784]}
+    - {type: Dense, name: hidden, units: 64, activation: relu}""",
+    """    - {type: Input, name: input_tensor, shape: [28, 28, 1]}
+    - {type: Conv2D, name: conv, filters: 8, kernel_size: 3, activation: relu}
+    - {type: MaxPooling2D, name: pool, pool_size: 2}
+    - {type: Flatten, name: flat}""",
+)
+
 _real: dict[str, np.ndarray] | None = None
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import (
+    CONV_SPEC,
     TINY_SPEC,
     assert_user_error,
     cli,
@@ -31,14 +32,6 @@ from mnistctl.ml import runtimes
 
 pytestmark = pytest.mark.slow
 
-CONV_SPEC = TINY_SPEC.replace("name: tiny", "name: conv").replace(
-    """    - {type: Input, name: input_tensor, shape: [784]}
-    - {type: Dense, name: hidden, units: 64, activation: relu}""",
-    """    - {type: Input, name: input_tensor, shape: [28, 28, 1]}
-    - {type: Conv2D, name: conv, filters: 8, kernel_size: 3, activation: relu}
-    - {type: MaxPooling2D, name: pool, pool_size: 2}
-    - {type: Flatten, name: flat}""",
-)
 
 # Every layer that must export as identity, trained in bfloat16.
 AUG_SPEC = """\

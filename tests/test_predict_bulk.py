@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import (
-    TINY_SPEC,
+    CONV_SPEC,
     assert_user_error,
     cli,
     digit_png,
@@ -34,14 +34,6 @@ from mnistctl.data.imagesets import Preparation, expand_images, prepare_images
 from mnistctl.errors import UserError
 
 # A small convnet, so that batched convolutions are compared with one picture at a time too.
-CONV_SPEC = TINY_SPEC.replace("name: tiny", "name: conv").replace(
-    """    - {type: Input, name: input_tensor, shape: [784]}
-    - {type: Dense, name: hidden, units: 64, activation: relu}""",
-    """    - {type: Input, name: input_tensor, shape: [28, 28, 1]}
-    - {type: Conv2D, name: conv, filters: 8, kernel_size: 3, activation: relu}
-    - {type: MaxPooling2D, name: pool, pool_size: 2}
-    - {type: Flatten, name: flat}""",
-)
 
 
 def digits(folder: Path, count: int, *, start: int = 0, photo_every: int = 3) -> list[Path]:

@@ -26,14 +26,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from helpers import (
-    TINY_SPEC,
+    CONV_SPEC,
     assert_user_error,
     cli,
     digit_png,
-    make_npz,
     real_arrays,
+    trained_run,
     within_watchdog,
-    write_spec,
 )
 from PIL import Image
 from rich.console import Console
@@ -48,14 +47,6 @@ from mnistctl.serve.model import ServedModel, ServeInfo, load_served
 from mnistctl.serve.server import bind
 from mnistctl.serve.workers import default_workers
 
-CONV_SPEC = TINY_SPEC.replace("name: tiny", "name: conv").replace(
-    """    - {type: Input, name: input_tensor, shape: [784]}
-    - {type: Dense, name: hidden, units: 64, activation: relu}""",
-    """    - {type: Input, name: input_tensor, shape: [28, 28, 1]}
-    - {type: Conv2D, name: conv, filters: 8, kernel_size: 3, activation: relu}
-    - {type: MaxPooling2D, name: pool, pool_size: 2}
-    - {type: Flatten, name: flat}""",
-)
 PNG = {"Content-Type": "image/png"}
 TOLERANCE = 1e-5
 
@@ -65,15 +56,7 @@ TOLERANCE = 1e-5
 
 @pytest.fixture(scope="module")
 def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("serve")
-    data = make_npz(tmp / "data.npz", 300, 50)
-    spec = write_spec(tmp, CONV_SPEC, "conv.yaml")
-    result = cli(
-        "train", spec, "--data", data, "--runs-dir", tmp / "runs", "--set", "train.epochs=1",
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    return Path(json.loads(result.stdout)["run_dir"])
+    return trained_run(tmp_path_factory.mktemp("serve"), CONV_SPEC, "conv.yaml")
 
 
 @pytest.fixture(scope="module")
