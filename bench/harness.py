@@ -197,6 +197,19 @@ def run_child(cmd: Sequence[str], *, cwd: Path = REPO) -> ChildResult:
     return result
 
 
+def train_cnn(work: Path, *args: str) -> Path:
+    """specs/cnn.yaml trained by ``mnistctl train`` (a child process) into ``work/runs`` with
+    the extra command-line ``args`` (``--set ...``, ``--data ...``); its run directory."""
+    cmd = [
+        *(sys.executable, "-m", "mnistctl", "train", str(SPECS["cnn"]), *args),
+        *("--runs-dir", str(work / "runs"), "--json"),
+    ]
+    result = run_child(cmd)
+    if not result.ok():
+        fail(result)
+    return Path(result.data["run_dir"])
+
+
 def parse_json(stdout: str) -> dict[str, Any]:
     """The JSON document a child printed: all of stdout, else its last ``{...}`` line."""
     text = stdout.strip()

@@ -68,15 +68,10 @@ def write_digits(folder: Path, count: int, style: str) -> list[Path]:
 
 def train_run(work: Path) -> Path:
     """A CNN run trained for one epoch on 2,000 digits (its accuracy does not matter here)."""
-    cmd = [
-        *(sys.executable, "-m", "mnistctl", "train", str(harness.SPECS["cnn"])),
-        *("--set", "train.epochs=1", "--set", "data.train_samples=2000"),
-        *("--data", str(harness.SHARED_NPZ), "--runs-dir", str(work / "runs"), "--json"),
-    ]
-    result = harness.run_child(cmd)
-    if not result.ok():
-        harness.fail(result)
-    return Path(result.data["run_dir"])
+    return harness.train_cnn(
+        work, "--set", "train.epochs=1", "--set", "data.train_samples=2000",
+        "--data", str(harness.SHARED_NPZ),
+    )  # fmt: skip
 
 
 def time_command(run: Path, folder: Path, paths: list[Path]) -> float:

@@ -360,15 +360,7 @@ def print_phases(found: dict[str, float], levels: list[Level], out: Any) -> None
 
 def train_run(work: Path) -> Path:
     """A CNN trained for one epoch on the bundled sample (seconds to a minute on 2 cores)."""
-    cmd = [
-        *(sys.executable, "-m", "mnistctl", "train", str(harness.SPECS["cnn"])),
-        *("--set", "data.dataset=mnist_sample", "--set", "train.epochs=1"),
-        *("--runs-dir", str(work / "runs"), "--json"),
-    ]
-    result = harness.run_child(cmd)
-    if not result.ok():
-        harness.fail(result)
-    return Path(result.data["run_dir"])
+    return harness.train_cnn(work, "--set", "data.dataset=mnist_sample", "--set", "train.epochs=1")
 
 
 def markdown(levels: list[Level]) -> str:
