@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import typer
 
 from mnistctl.errors import UserError, UserErrors
+from mnistctl.phases import mark
 
 app = typer.Typer(
     name="mnistctl",
@@ -116,6 +117,7 @@ def main() -> None:
         code = EXIT_INTERRUPTED
     except SystemExit as exc:
         code = exc.code
+    mark("done")
     if code in (EXIT_INTERRUPTED, 128 + 15):
         # The run's record and checkpoint are on disk; skip TensorFlow's slow teardown.
         for stream in (sys.stdout, sys.stderr):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from mnistctl.cli.app import CheckpointOpt, DataOpt, FindRunsOpt, JsonOpt, RunArg, app, guard
+from mnistctl.startup import heavy_imports
 
 
 @app.command()
@@ -51,7 +52,8 @@ def export(
     put in place, with export.json beside it."""
 
     def body() -> None:
-        from mnistctl.commands.export import export_run
+        with heavy_imports():
+            from mnistctl.commands.export import export_run
         from mnistctl.ui.console import print_json, stdout_console
         from mnistctl.ui.export_view import render_export
 

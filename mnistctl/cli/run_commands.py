@@ -16,6 +16,7 @@ from mnistctl.cli.app import (
     app,
     guard,
 )
+from mnistctl.startup import heavy_imports
 
 
 @app.command()
@@ -29,7 +30,8 @@ def evaluate(
     """Test-set loss, accuracy, per-class metrics and the confusion matrix of a run."""
 
     def body() -> None:
-        from mnistctl.commands.evaluate import evaluate_run, save_evaluation
+        with heavy_imports():
+            from mnistctl.commands.evaluate import evaluate_run, save_evaluation
         from mnistctl.ui.console import plain, print_json, stdout_console
         from mnistctl.ui.results import render_evaluate
 
@@ -56,7 +58,8 @@ def plot(
     """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
 
     def body() -> None:
-        from mnistctl.commands.plot import plot_run
+        with heavy_imports():
+            from mnistctl.commands.plot import plot_run
         from mnistctl.ui.console import print_json, stderr_console, stdout_console
         from mnistctl.ui.results import render_plot
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mnistctl.cli.app import DataOpt, JsonOpt, RunsDirOpt, SetOpt, app, guard, usage_error
+from mnistctl.startup import heavy_imports
 
 
 @app.command()
@@ -84,7 +85,8 @@ def train(
         raise usage_error("--set cannot change a run being resumed")
 
     def run() -> int:
-        from mnistctl.commands.train import resume_run, train_spec
+        with heavy_imports():
+            from mnistctl.commands.train import resume_run, train_spec
         from mnistctl.ui.console import print_json, stderr_console, stdout_console
         from mnistctl.ui.progress import make_reporter
         from mnistctl.ui.results import render_train, render_train_notes

@@ -9,6 +9,7 @@ import keras
 
 from mnistctl.data.datasets import Dataset, load_dataset
 from mnistctl.ml.modelfile import check_matches, load_model
+from mnistctl.phases import mark
 from mnistctl.runs import layout
 from mnistctl.runs.record import RunRecord
 from mnistctl.spec import Spec
@@ -31,11 +32,14 @@ class OpenRun:
         """The model, loaded safely (no code runs) and checked to be the spec's model."""
         model = load_model(self.model_file, compile=False)
         check_matches(model, self.spec, self.model_file)
+        mark("model")
         return model
 
     def load_data(self, given: Path | None) -> Dataset:
         """The run's data: ``given`` (--data) if any, else where its spec says."""
-        return load_dataset(self.spec.data.dataset, self.spec.data_path(given))
+        dataset = load_dataset(self.spec.data.dataset, self.spec.data_path(given))
+        mark("data")
+        return dataset
 
 
 def open_run(run_arg: Path, runs_dir: Path | None, checkpoint: str | None = None) -> OpenRun:
@@ -46,4 +50,6 @@ def open_run(run_arg: Path, runs_dir: Path | None, checkpoint: str | None = None
     run = layout.find_run(run_arg, runs_dir).resolve()
     record = RunRecord.load(run)
     spec = layout.load_run_spec(run, record)
-    return OpenRun(run, record, spec, layout.checkpoint(run, record, checkpoint, spec))
+    opened = OpenRun(run, record, spec, layout.checkpoint(run, record, checkpoint, spec))
+    mark("run")  # found, its record and spec read (and TensorFlow imported)
+    return opened

@@ -13,6 +13,7 @@ from typing import Any
 
 from mnistctl.commands.common import open_run
 from mnistctl.ml.evaluation import confusion_matrix, on_test_set, per_class
+from mnistctl.phases import mark
 from mnistctl.runs.atomic import write_json
 from mnistctl.runs.layout import Checkpoint
 from mnistctl.spec.model import class_names
@@ -57,6 +58,7 @@ def evaluate_run(
     opened = open_run(run_arg, runs_dir, checkpoint)
     dataset = opened.load_data(data)  # data problems before the model loads
     result = on_test_set(opened.load_model(), opened.spec, dataset)
+    mark("evaluated")
     matrix = confusion_matrix(result.labels, result.predicted)
     return EvaluateResult(
         run_dir=opened.run_dir,

@@ -26,6 +26,7 @@ from mnistctl.ml.evaluation import on_test_set
 from mnistctl.ml.modelfile import check_matches, load_model, save_model
 from mnistctl.ml.precision import Choice, choose
 from mnistctl.ml.training import Diverged, Fitted, Interrupted, Job, Reporter, environment, fit
+from mnistctl.phases import mark
 from mnistctl.runs import layout
 from mnistctl.runs.atomic import read_json, write_json, write_text
 from mnistctl.runs.history import history_columns, read_history
@@ -99,6 +100,7 @@ def train_spec(
 ) -> TrainResult:
     """``mnistctl train SPEC``: load and check the spec, then ``train_loaded``."""
     spec = load_spec(spec_path, overrides)
+    mark("spec")
     if spec.search is not None:
         reporter.note(
             "note: train ignores the spec's search: section and trains the values in it as "
@@ -120,6 +122,7 @@ def train_loaded(
     tensorboard.check(spec)  # before anything is written
     data_path = spec.data_path(data)
     dataset = load_dataset(spec.data.dataset, data_path)
+    mark("data")
     warnings = _check_samples(spec, dataset, Path(spec.file))
     plan = training_plan(spec, len(dataset.x_train))
     for line in plan.lines():
@@ -141,6 +144,7 @@ def train_loaded(
     if hooks.started is not None:
         hooks.started(run)
     native_log.move_into(run / layout.NATIVE_LOG)
+    mark("run_dir")
     job = Job(spec, dataset, record, on_epoch=hooks.on_epoch)
     return _train(job, reporter, curves=hooks.curves)
 
@@ -272,6 +276,7 @@ def _train(job: Job, reporter: Reporter, *, curves: bool = True) -> TrainResult:
                 images=len(job.dataset.x_train),
                 announce=reporter.note,
             )
+            mark("precision")
             record.start_training(job.first_epoch)
             if job.first_epoch == 0 or not (run / layout.ENV).exists():
                 write_json(run / layout.ENV, environment(job.spec, job.dataset, choice))

@@ -4,7 +4,8 @@ Images stay uint8 in memory (the loaded array and one tensor made from it) and a
 scaled to [0, 1] and reshaped per batch, so memory grows by about twice the raw uint8 data, not
 the four-plus times of a float32 copy.
 Each epoch's order is a stateless shuffle seeded by (seed, epoch): the same on a resumed run as
-on an uninterrupted one.
+on an uninterrupted one. The tf.data functions have no Python control flow on tensors, so they
+skip AutoGraph's source conversion (measured: a third of a second of every command's start).
 """
 
 from __future__ import annotations
@@ -70,7 +71,17 @@ def _prep(input_shape: Sequence[int], one_hot: bool) -> Any:
             return images, tf.one_hot(tf.cast(labels, tf.int32), NUM_CLASSES)
         return images, tf.cast(labels, tf.int32)
 
-    return prep
+    return tf.autograph.experimental.do_not_convert(prep)
+
+
+def _gathering(images: tf.Tensor, labels: tf.Tensor, prep: Any) -> Any:
+    """The map from a batch's indices to its prepared images and labels."""
+    import tensorflow as tf
+
+    def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return prep(tf.gather(images, idx), tf.gather(labels, idx))  # type: ignore[no-any-return]
+
+    return tf.autograph.experimental.do_not_convert(gather)
 
 
 def _tensor(x: np.ndarray) -> tf.Tensor:
@@ -141,11 +152,10 @@ def train_dataset(
             order = tf.random.experimental.stateless_shuffle(order, seed=key)
         return _batch_indices(n, batch_size, order)
 
-    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
-    ds = ds.map(
-        lambda idx: prep(tf.gather(images, idx), tf.gather(labels, idx)),
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(
+        tf.autograph.experimental.do_not_convert(epoch_batches)
     )
-    return _finish(ds)
+    return _finish(ds.map(_gathering(images, labels, prep)))
 
 
 def eval_dataset(
@@ -162,7 +172,4 @@ def eval_dataset(
     images, labels = _tensor(x), tf.constant(y)
     prep = _prep(input_shape, one_hot)
     ds = _batch_indices(len(x), batch_size, tf.range(len(x), dtype=tf.int32))
-    ds = ds.map(
-        lambda idx: prep(tf.gather(images, idx), tf.gather(labels, idx)),
-    )
-    return _finish(ds)
+    return _finish(ds.map(_gathering(images, labels, prep)))

@@ -22,11 +22,12 @@ import tensorflow as tf
 
 from mnistctl import __version__
 from mnistctl.data.datasets import Dataset
-from mnistctl.ml import callbacks, pipeline, tensorboard
+from mnistctl.ml import callbacks, phases, pipeline, tensorboard
 from mnistctl.ml.builder import build_model
 from mnistctl.ml.compile import compile_model
 from mnistctl.ml.modelfile import load_model, save_model
 from mnistctl.ml.precision import Choice, cpu_flags
+from mnistctl.phases import mark
 from mnistctl.runs.history import write_history
 from mnistctl.runs.layout import HISTORY
 from mnistctl.runs.record import History, RunRecord
@@ -98,8 +99,11 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
     model = job.model
     if model is None:
         model = build_model(spec)
+        mark("build")
         compile_model(model, spec)
+        mark("compile")
     train_ds, val_ds, steps, n_train = _datasets(job)
+    mark("pipeline")
     reporter.start(job.first_epoch, spec.train.epochs, steps)
     started = time.monotonic()
     stop.model = model
@@ -116,7 +120,7 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
             # The spec's callbacks first, so that the recorder saves their state after they
             # saw the epoch; then the recorder: an epoch it refuses (interrupted, diverged)
             # never reaches the event files, so they hold no epoch that the record does not.
-            callbacks=[*own, recorder, board],
+            callbacks=[*own, recorder, board, *phases.first_step_marks()],
             shuffle=False,
         )
     finally:
