@@ -37,6 +37,7 @@ import harness
 
 GOAL_SECONDS = 1.5  # time to the first step may exceed TensorFlow's own import by this much
 TIMEOUT = 600.0
+WORK = "evaluated"  # the phase that is the command's work, not its start-up
 
 LABELS = {
     "python": "Python up, mnistctl.entry imported",
@@ -255,11 +256,14 @@ def _report(samples: dict[str, list[dict[str, float]]], tf_import: list[float]) 
     )
     goal = tf_median + GOAL_SECONDS
     for command in commands:
-        verdict = "met" if totals[command] <= goal else "missed"
+        work = durations[command].get(WORK, 0.0)  # evaluate's pass over the test set
+        start_up = totals[command] - work
+        verdict = "met" if start_up <= goal else "missed"
         what = "first step done" if command.startswith("train") else "exited"
         print(
-            f"{command}: {what} at {totals[command]:.2f} s; goal <= {goal:.2f} s "
-            f"(TensorFlow's import + {GOAL_SECONDS}): {verdict}"
+            f"{command}: {what} at {totals[command]:.2f} s"
+            + (f", start-up {start_up:.2f} s without the {work:.2f} s of {WORK}" if work else "")
+            + f"; goal <= {goal:.2f} s (TensorFlow's import + {GOAL_SECONDS}): {verdict}"
         )
     return {"durations": durations, "totals": totals, "tf_import_median": tf_median}
 
