@@ -604,3 +604,90 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_str_path_accepted(tmp_path: Path) -> None:
     path = save(draw_digit((100, 100), (20, 10, 80, 90)), tmp_path / "d.png")
     assert_mnist_like(load_digit(str(path)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Many pictures at once: pictures of one size are prepared together (``prepare_digits``), with
+# the same numbers as one at a time, to the bit
+
+
+def _variety() -> list[Image.Image]:
+    """Pictures that take every branch: small and large, both polarities, specks, thin pen
+    strokes in a big picture (reduced 2x or more, thickened), colour and alpha, blank, too
+    little contrast, nothing left after the background; several of each size."""
+    rng = np.random.default_rng(11)
+    pictures: list[Image.Image] = []
+    for i, shape in enumerate([TWO, SEVEN, TWO, SEVEN]):
+        pictures.append(draw_digit((28, 28), (4, 4, 24, 24), shape, width=3, ink=255, paper=0))
+        pictures.append(draw_digit((28, 28), (5, 3, 23, 25), shape, width=2 + i % 2))
+        pictures.append(draw_digit((40, 56), (8, 10, 32, 50), shape, width=4))
+        speckled = draw_digit((160, 160), (55, 45, 105, 115), shape, width=6)
+        ImageDraw.Draw(speckled).rectangle((2, 2, 4, 4), fill=0)  # far: a speck, dropped
+        ImageDraw.Draw(speckled).rectangle((150, 150, 152, 151), fill=0)
+        ImageDraw.Draw(speckled).rectangle((60, 125, 61, 126), fill=0)  # near the digit: kept
+        pictures.append(speckled)
+        pictures.append(photo_like(size=(112, 112), box=(20, 15, 92, 100), width=9, seed=i))
+        pictures.append(draw_digit((400, 300), (120, 40, 280, 260), shape, width=3))
+        noise = rng.normal(128, 2, (30, 30)).clip(0, 255).astype(np.uint8)
+        pictures.append(Image.fromarray(noise, mode="L"))  # too little contrast
+    pictures.append(_rgba_white_on_transparent())
+    pictures.append(_palette_transparent())
+    pictures.append(Image.new("L", (28, 28), 200))  # blank
+    pictures.append(Image.new("RGB", (28, 28), (10, 200, 30)))  # blank
+    return pictures
+
+
+def _outcome(prepare: Callable[[], np.ndarray]) -> bytes | str:
+    try:
+        return prepare().tobytes()
+    except UserError as err:
+        return err.one_line()
+
+
+@pytest.mark.parametrize("batch_pixels", [1, 4096, 2**17], ids=["one", "small", "default"])
+def test_a_batch_gives_each_picture_its_digit_alone(
+    monkeypatch: pytest.MonkeyPatch, batch_pixels: int
+) -> None:
+    from mnistctl.data import images
+
+    pictures = _variety()
+    alone = [_outcome(lambda p=p: prepare_digit(p)) for p in pictures]
+    assert sum(isinstance(a, str) for a in alone) == 6  # the 4 noise pictures and 2 blank
+    monkeypatch.setattr(images, "BATCH_PIXELS", batch_pixels)
+    together = images.prepare_digits([*pictures, *reversed(pictures)])
+    got = [r.one_line() if isinstance(r, UserError) else r.tobytes() for r in together]
+    assert got == alone + alone[::-1]
+
+
+def test_load_digits_is_load_digit_of_each(tmp_path: Path) -> None:
+    from mnistctl.data.images import load_digits
+
+    paths = [save(p, tmp_path / f"{i:02d}.png") for i, p in enumerate(_variety())]
+    paths.insert(3, tmp_path / "missing.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    paths.append(tmp_path / "empty.png")
+    got = [r.one_line() if isinstance(r, UserError) else r.tobytes() for r in load_digits(paths)]
+    assert got == [_outcome(lambda p=p: load_digit(p)) for p in paths]
+    assert got[3] == _outcome(lambda: load_digit(paths[3]))  # located: its own path
+    assert str(paths[3]) in str(got[3])
+
+
+def test_small_files_read_at_once_decode_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files up to READ_AT_ONCE are read in one go, larger ones by Pillow as it needs them:
+    the same digits and the same errors either way."""
+    from mnistctl.data import images
+
+    good = save(draw_digit((200, 200), (30, 20, 170, 180)), tmp_path / "good.png")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:300])
+    text = tmp_path / "text.png"
+    text.write_text("not a picture\n")
+    files = [good, truncated, text]
+    at_once = [_outcome(lambda f=f: load_digit(f)) for f in files]
+    monkeypatch.setattr(images, "READ_AT_ONCE", 0)
+    assert [_outcome(lambda f=f: load_digit(f)) for f in files] == at_once
+    assert isinstance(at_once[0], bytes)
+    assert "damaged or truncated" in str(at_once[1])
+    assert "not an image file" in str(at_once[2])

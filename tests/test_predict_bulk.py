@@ -336,12 +336,96 @@ def test_fast_statistics_are_numpys_to_the_bit() -> None:
         for q in (25.0, 50.0, 75.0, 90.0, 100.0):
             assert digitprep.percentile(a, q) == float(np.percentile(a, q)), (n, q)
         assert digitprep.median(a) == float(np.median(a)), n
-        hi = float(a.max())
-        hist, edges = digitprep._histogram(a, 256, hi)
-        ref_hist, ref_edges = np.histogram(a, bins=256, range=(0.0, hi))
-        assert np.array_equal(hist, ref_hist) and edges.tobytes() == ref_edges.tobytes(), n
     rows = rng.random((37, 196))
-    assert digitprep.percentile_rows(rows, 75.0).tobytes() == np.percentile(rows, 75.0, 1).tobytes()
+    rows[::3] = np.round(rows[::3] * 4) / 4
+    for q in (25.0, 50.0, 75.0, 90.0):
+        expected = np.percentile(rows, q, axis=1).tobytes()
+        assert digitprep.percentile_rows(rows, q).tobytes() == expected
+        assert digitprep._sorted_percentiles(np.sort(rows, axis=1), q).tobytes() == expected
+    for width in (195, 196):
+        assert digitprep.median_rows(rows[:, :width]).tobytes() == (
+            np.median(rows[:, :width], axis=1).tobytes()
+        )
     grid = rng.random((5, 7))
     padded = np.pad(grid, 1, mode="reflect", reflect_type="odd")
     assert digitprep._pad_odd(grid).tobytes() == padded.tobytes()
+    assert digitprep._pad_odd(np.stack([grid, grid])).tobytes() == np.stack([padded] * 2).tobytes()
+
+
+def test_row_statistics_are_those_of_each_row_alone() -> None:
+    """Histograms (for Otsu's threshold), percentiles of chosen pixels and zero medians, for
+    many pictures at once: numpy's numbers for each picture alone."""
+    from mnistctl.data import digitprep
+
+    rng = np.random.default_rng(1)
+    for width in (784, 5000):  # sorted rows, and one row at a time
+        ink = np.where(rng.random((9, width)) < 0.7, 0.0, rng.random((9, width)))
+        ink[1] = 0.0
+        ink[2, :-1] = 0.0  # one value
+        ink[3] = np.round(ink[3] * 4) / 4  # on bin edges
+        ink[4] = rng.integers(0, 257, width) * (0.7 / 256)  # on (or a rounding off) every edge
+        ink[4, 0] = 0.7
+        inked = ink.max(axis=1) > 0
+        hist, edges = digitprep._histograms(ink[inked], 256, ink[inked].max(axis=1))
+        for row, h, e in zip(ink[inked], hist, edges, strict=True):
+            ref_hist, ref_edges = np.histogram(row, bins=256, range=(0.0, row.max()))
+            assert np.array_equal(h, ref_hist) and e.tobytes() == ref_edges.tobytes()
+        chosen = ink > 0.3
+        got = digitprep._percentiles_where(ink, chosen, 90.0)
+        for i, row in enumerate(ink):
+            if chosen[i].any():
+                assert got[i] == float(np.percentile(row[chosen[i]], 90.0)), (width, i)
+            else:
+                assert np.isnan(got[i])
+        zero = digitprep._zero_median(np.vstack([ink, ink - 0.5]))
+        assert zero.tolist() == [
+            bool(np.median(row) == 0.0 and row.min() >= 0.0) for row in np.vstack([ink, ink - 0.5])
+        ]
+
+
+# --- predicting in batches -----------------------------------------------------------------------
+
+
+def test_batched_answers_equal_one_at_a_time_with_a_last_partial_batch(
+    conv_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnistctl.commands import predict
+    from mnistctl.commands.common import open_run
+
+    model = open_run(conv_run, None).load_model()
+    x = (real_arrays()["x_test"][:21].astype(np.float32) / 255.0).reshape(-1, 28, 28, 1)
+    monkeypatch.setattr(predict, "PREDICT_BATCH", 8)  # 8 + 8 + a last batch of 5
+    batched = predict.model_outputs(model, x)
+    assert batched.shape == (21, 10) and batched.dtype == np.float64
+    alone = np.concatenate([np.asarray(model(x[i : i + 1], training=False)) for i in range(21)])
+    np.testing.assert_allclose(batched, alone, rtol=1e-5, atol=1e-6)
+    assert batched.argmax(axis=1).tolist() == alone.argmax(axis=1).tolist()
+    keras_way = model.predict(x, batch_size=8, verbose=0)
+    np.testing.assert_allclose(batched, keras_way, rtol=1e-5, atol=1e-6)
+    few = predict.model_outputs(model, x[:3])  # fewer than a batch: one batch of 3
+    np.testing.assert_allclose(few, batched[:3], rtol=1e-5, atol=1e-6)
+
+
+# --- the workers ---------------------------------------------------------------------------------
+
+
+def test_the_last_worker_starts_when_the_result_is_wanted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All workers but one start at once; the last when ``result()`` is called and chunks are
+    still waiting (the caller's own work, such as importing TensorFlow, is done then)."""
+    started: list[int] = []
+    spawn = imagesets._spawn_worker
+
+    def counted() -> subprocess.Popen[bytes]:
+        started.append(1)
+        return spawn()
+
+    monkeypatch.setattr(imagesets, "_spawn_worker", counted)
+    monkeypatch.setattr(imagesets, "CHUNK_MIN", 4)
+    files = digits(tmp_path / "d", imagesets.PARALLEL_MIN)
+    with Preparation(files, workers=2) as preparation:
+        assert len(started) == 1
+        batch = preparation.result()
+    assert len(started) == 2  # 16 chunks of 4: most still waiting when result() was called
+    assert np.array_equal(batch.digits, prepare_images(files, workers=1).digits)

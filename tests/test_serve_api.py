@@ -306,7 +306,9 @@ def test_decoding_too_long_is_refused_and_its_worker_replaced(served: ServedMode
     buf = io.BytesIO()  # 25 megapixels of colour blobs: seconds to prepare
     Image.fromarray(blobs * 255, mode="L").convert("RGB").save(buf, "PNG", compress_level=1)
     slow = buf.getvalue()
-    app = create_app(served, limits=Limits(decode_s=0.5), prepare_workers=2)
+    # 0.45 s to prepare on this project's 2-core machine: a limit well below it, and well above
+    # the few milliseconds of the small digits that follow
+    app = create_app(served, limits=Limits(decode_s=0.15), prepare_workers=2)
     preparers = app.state.preparers
     before = set(preparers.pids)
     with TestClient(app) as client:

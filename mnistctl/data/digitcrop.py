@@ -1,21 +1,23 @@
 """Steps 5 to 7 of preparing a digit (see ``images.py``): keep the digit, fit it, centre it.
 
-Connected pieces of ink decide what is the digit and what are specks; the digit's bounding box
-is scaled to fit BOX x BOX (thickening hair lines) and pasted into SIZE x SIZE at its centre of
-mass.
+Connected pieces of ink decide what is the digit and what are specks (``digit_crops``, for
+many pictures of one size at once, with one vectorised labelling of all their pieces); the
+digit's bounding box is scaled to fit BOX x BOX (thickening hair lines) and pasted into
+SIZE x SIZE at its centre of mass.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.digitprep import FloatArray, no_digit
 
-__all__ = ["BOX", "box_size", "centre", "crop_to_ink", "fit_box", "keep_digit", "stroke_width"]
+__all__ = ["BOX", "SIZE", "box_size", "centre_into", "digit_crops", "fit_box", "stroke_width"]
 
 BOX = 20  # the digit is scaled to fit BOX x BOX ...
 SIZE = 28  # ... and centred in SIZE x SIZE
@@ -27,6 +29,8 @@ NEAR = 0.4  # pieces that are not specks are kept within this fraction of the di
 # strokes of a picture reduced 2x or more are thickened (5% of MNIST digits are thinner) ...
 THIN = 1.3
 TARGET_WIDTH = 1.9  # ... to this (the median of MNIST digits)
+_INDEX = np.arange(SIZE)  # pixel positions, for centres of mass (a patch is at most BOX)
+_FEW_RUNS = 64  # runs up to which pieces of ink are found in plain Python (one small picture)
 
 
 def box_size(mask: npt.NDArray[np.bool_]) -> int:
@@ -36,24 +40,42 @@ def box_size(mask: npt.NDArray[np.bool_]) -> int:
     return int(max(rows[-1] - rows[0], cols[-1] - cols[0])) + 1
 
 
-def crop_to_ink(ink: FloatArray) -> FloatArray:
-    """The bounding box of the ink (which has some)."""
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
-def keep_digit(ink: FloatArray) -> FloatArray:
-    """Zero specks away from the digit; keep the main strokes and pieces close to them.
+def digit_crops(inks: FloatArray) -> list[FloatArray | str]:
+    """Each picture's digit, specks away, cropped to its bounding box (or, for a picture
+    without ink, what ``no_digit`` receives), for pictures of one size (pictures, height,
+    width) at once.
 
     Pieces with at least MAIN_PART of the biggest piece's ink are part of the digit. Smaller
     ones are kept when they are near it (within NEAR of its size) and not specks (their ink,
     at the final scale, would fill at least SPECK_MASS of a pixel).
     """
-    runs = _Runs.of(ink > 0.0, ink)
-    comps = runs.components()
-    if not comps:
-        raise no_digit("no ink left after removing the background")
+    count, h, _ = inks.shape
+    runs = _Runs.of(inks)
+    pieces: list[list[_Component]] = [[] for _ in range(count)]
+    for c in runs.components():
+        picture = c.top // (h + 1)  # the pictures' runs are one above the other
+        c.top -= picture * (h + 1)
+        c.bottom -= picture * (h + 1)
+        pieces[picture].append(c)
+    boxes: list[tuple[int, int, int, int] | None] = []
+    chosen: list[int] = []
+    for comps in pieces:
+        keep = _keep(comps) if len(comps) > 1 else comps  # one piece: the digit
+        chosen += [c.label for c in keep]
+        boxes.append(_union_box(keep) if keep else None)
+    every = len(chosen) == sum(len(comps) for comps in pieces)
+    mask = inks > 0.0 if every else runs.mask(chosen)
+    kept = np.where(mask, inks, 0.0)
+    return [
+        kept[i, box[0] : box[2] + 1, box[1] : box[3] + 1]
+        if box is not None
+        else "no ink left after removing the background"
+        for i, box in enumerate(boxes)
+    ]
+
+
+def _keep(comps: list[_Component]) -> list[_Component]:
+    """The pieces of one picture that are its digit (see ``digit_crops``)."""
     biggest = max(c.mass for c in comps)
     keep = [c for c in comps if c.mass >= MAIN_PART * biggest]
     top, left, bottom, right = _union_box(keep)
@@ -75,9 +97,7 @@ def keep_digit(ink: FloatArray) -> FloatArray:
                 rest.remove(c)
                 top, left, bottom, right = _union_box(keep)
                 added = True
-    mask = ink > 0.0 if len(keep) == len(comps) else runs.mask([c.label for c in keep])
-    result: FloatArray = np.where(mask, ink, 0.0)
-    return result
+    return keep
 
 
 @dataclasses.dataclass
@@ -101,53 +121,73 @@ def _union_box(comps: list[_Component]) -> tuple[int, int, int, int]:
 
 @dataclasses.dataclass
 class _Runs:
-    """The runs of a mask, row by row (row-major order): where each starts and ends
-    (exclusive), its ink, and (after ``components``) the component it belongs to."""
+    """The runs of ink (pixels above 0) of pictures of one size, row by row, the pictures one
+    above the other with an empty row between them: where each run starts and ends
+    (exclusive), its ink, and (after ``components``) the component it belongs to.
 
-    shape: tuple[int, int]
-    rows: npt.NDArray[np.intp]
-    starts: npt.NDArray[np.intp]
+    Positions are flat indices into that stack with one more column (``width``, the
+    pictures' width + 1): a run ends at most there, and a run of the row above touches one
+    of this row when it starts at most one past this one's end and ends at least one before
+    its start (diagonals count), both one ``width`` earlier.
+    """
+
+    shape: tuple[int, int, int]  # the pictures'
+    starts: npt.NDArray[np.intp]  # row-major, so sorted
     ends: npt.NDArray[np.intp]
     masses: FloatArray
-    labels: npt.NDArray[np.intp] = dataclasses.field(
-        default_factory=lambda: np.zeros(0, dtype=np.intp)
-    )
+    labels: list[int] = dataclasses.field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return self.shape[2] + 1
 
     @classmethod
-    def of(cls, mask: npt.NDArray[np.bool_], weight: FloatArray) -> _Runs:
-        h, w = mask.shape
-        padded = np.zeros((h, w + 2), dtype=np.int8)
-        padded[:, 1:-1] = mask
-        edges = np.diff(padded, axis=1)
-        cums = np.concatenate([np.zeros((h, 1)), np.cumsum(weight, axis=1)], axis=1)
-        rows, starts = np.nonzero(edges == 1)
-        ends = np.nonzero(edges == -1)[1]
-        return cls((h, w), rows, starts, ends, cums[rows, ends] - cums[rows, starts])
+    def of(cls, inks: FloatArray) -> _Runs:
+        count, h, w = inks.shape
+        padded = np.zeros((count, h + 1, w + 2), dtype=np.int8)
+        padded[:, :h, 1:-1] = inks > 0.0
+        # Every row's changes alternate start, end, start, end, ...: one pass finds both.
+        changes = np.flatnonzero(padded[..., 1:] != padded[..., :-1])
+        cums = np.zeros((count, h + 1, w + 1))  # each row's running sum of ink, from 0
+        np.cumsum(inks, axis=2, out=cums[:, :h, 1:])
+        starts, ends = changes[0::2], changes[1::2]
+        flat = cums.ravel()
+        return cls((count, h, w), starts, ends, flat[ends] - flat[starts])
 
     def components(self) -> list[_Component]:
-        """8-connected components, in the order of their first run; each one's ink summed
-        run by run in that order."""
-        n = len(self.rows)
+        """8-connected components, in the order of their first run (rows in the stack);
+        each one's ink summed run by run in that order (as ``np.bincount`` does)."""
+        n = len(self.starts)
         if n == 0:
             return []
-        roots = _connect(n, *self._touching())
-        number: dict[int, int] = {}  # components numbered in the order of their first run
-        self.labels = np.array([number.setdefault(r, len(number)) for r in roots], np.intp)
-        count = len(number)
-        mass = np.bincount(self.labels, weights=self.masses, minlength=count)
-        beyond = sum(self.shape)
-        top, left = np.full(count, beyond), np.full(count, beyond)
+        width = self.width
+        # The runs of the row above that touch each run: those from ``lo`` to ``hi``.
+        lo = np.searchsorted(self.ends, self.starts - width, side="left")
+        hi = np.searchsorted(self.starts, self.ends - width, side="right")
+        if n <= _FEW_RUNS:
+            roots = _connect_few(lo.tolist(), hi.tolist())
+        else:
+            roots = _connect(n, *_pairs(lo, hi))
+        # A component's root is its first run: numbering roots in order numbers components
+        # in the order of their first run.
+        first = roots == np.arange(n)
+        firsts = np.flatnonzero(first)
+        labels = (np.cumsum(first) - 1)[roots]
+        self.labels = labels.tolist()
+        count = len(firsts)
+        rows = self.starts // width
+        mass = np.bincount(labels, weights=self.masses, minlength=count)
+        left = np.full(count, width)
         bottom, right = np.full(count, -1), np.full(count, -1)
-        np.minimum.at(top, self.labels, self.rows)
-        np.minimum.at(left, self.labels, self.starts)
-        np.maximum.at(bottom, self.labels, self.rows)
-        np.maximum.at(right, self.labels, self.ends - 1)
+        np.minimum.at(left, labels, self.starts - rows * width)
+        np.maximum.at(bottom, labels, rows)
+        np.maximum.at(right, labels, self.ends - rows * width - 1)
         return [
             _Component(i, m, t, lft, b, r)
             for i, (m, t, lft, b, r) in enumerate(
                 zip(
                     mass.tolist(),
-                    top.tolist(),
+                    rows[firsts].tolist(),
                     left.tolist(),
                     bottom.tolist(),
                     right.tolist(),
@@ -156,33 +196,52 @@ class _Runs:
             )
         ]
 
-    def _touching(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """Pairs (run, run in the row above) that touch, diagonals included."""
-        width = self.shape[1] + 2
-        above_starts = self.rows * width + self.starts  # sorted: runs are in row-major order
-        above_ends = self.rows * width + self.ends
-        base = (self.rows - 1) * width
-        lo = np.searchsorted(above_ends, base + self.starts, side="left")
-        hi = np.searchsorted(above_starts, base + self.ends, side="right")
-        count = np.maximum(hi - lo, 0)
-        below = np.repeat(np.arange(len(self.rows)), count)
-        offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        return below, np.repeat(lo, count) + offsets
-
     def mask(self, labels: list[int]) -> npt.NDArray[np.bool_]:
-        """The pixels of the runs of the components ``labels``."""
+        """The pixels of the runs of the components ``labels`` (pictures, height, width)."""
+        count, h, w = self.shape
         chosen = np.isin(self.labels, labels)
-        h, w = self.shape
-        change = np.zeros((h, w + 1), dtype=np.intp)
-        np.add.at(change, (self.rows[chosen], self.starts[chosen]), 1)
-        np.add.at(change, (self.rows[chosen], self.ends[chosen]), -1)
-        mask: npt.NDArray[np.bool_] = np.cumsum(change, axis=1)[:, :w] > 0
+        change = np.zeros(count * (h + 1) * (w + 1), dtype=np.intp)
+        np.add.at(change, self.starts[chosen], 1)
+        np.add.at(change, self.ends[chosen], -1)
+        inside = np.cumsum(change.reshape(count * (h + 1), w + 1), axis=1)[:, :w] > 0
+        mask: npt.NDArray[np.bool_] = inside.reshape(count, h + 1, w)[:, :h]
         return mask
 
 
-def _connect(n: int, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> list[int]:
-    """Union-find over ``n`` nodes and the edges ``a``-``b``: each node's root."""
-    parent = list(range(n))
+def _pairs(
+    lo: npt.NDArray[np.intp], hi: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The pairs (run ``i``, run ``j``) for ``j`` from ``lo[i]`` to ``hi[i]`` (exclusive)."""
+    count = np.maximum(hi - lo, 0)
+    below = np.repeat(np.arange(len(lo)), count)
+    offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return below, np.repeat(lo, count) + offsets
+
+
+def _connect(n: int, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Each of ``n`` nodes' root, joined by the edges ``a``-``b``: the smallest node of its
+    component. Vectorised union-find: every tree's root is hooked under the smallest root it
+    has an edge to, then every node points straight at its root, until no edge joins two
+    trees (a few rounds: each at least halves the trees that can still merge)."""
+    parent = np.arange(n)
+    while True:
+        pa, pb = parent[a], parent[b]
+        apart = pa != pb
+        if not apart.any():
+            return parent
+        np.minimum.at(parent, np.maximum(pa, pb)[apart], np.minimum(pa, pb)[apart])
+        while True:  # pointer jumping: parents only point to smaller nodes, so this ends
+            up = parent[parent]
+            if (up == parent).all():
+                break
+            parent = up
+
+
+def _connect_few(lo: list[int], hi: list[int]) -> npt.NDArray[np.intp]:
+    """``_connect`` for a few runs (those of one small picture), where plain Python costs
+    less than numpy's calls: run ``i`` is joined to the runs ``lo[i]`` to ``hi[i]`` (above
+    it), and every tree's root is its smallest node, as there."""
+    parent = list(range(len(lo)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -190,11 +249,12 @@ def _connect(n: int, a: npt.NDArray[np.intp], b: npt.NDArray[np.intp]) -> list[i
             i = parent[i]
         return i
 
-    for i, j in zip(a.tolist(), b.tolist(), strict=True):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[ri] = rj
-    return [find(i) for i in range(n)]
+    for i, (start, end) in enumerate(zip(lo, hi, strict=True)):
+        for j in range(start, end):
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+    return np.array([find(i) for i in range(len(lo))], dtype=np.intp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,16 +314,15 @@ def _dilate(arr: FloatArray, radius: int) -> FloatArray:
     return out
 
 
-def centre(patch: FloatArray) -> FloatArray:
-    """Paste into SIZE x SIZE with the centre of mass at (CENTRE, CENTRE), whole-pixel shift."""
+def centre_into(patch: FloatArray, out: npt.NDArray[np.floating[Any]]) -> None:
+    """Paste into ``out`` (SIZE x SIZE, zeros) with the centre of mass at (CENTRE, CENTRE),
+    whole-pixel shift."""
     h, w = patch.shape
     total = float(patch.sum())
     if total <= 0.0:
         raise no_digit("no ink left after scaling")
-    cy = float((patch.sum(axis=1) * np.arange(h)).sum()) / total
-    cx = float((patch.sum(axis=0) * np.arange(w)).sum()) / total
+    cy = float((patch.sum(axis=1) * _INDEX[:h]).sum()) / total
+    cx = float((patch.sum(axis=0) * _INDEX[:w]).sum()) / total
     top = min(max(math.floor(CENTRE - cy + 0.5), 0), SIZE - h)
     left = min(max(math.floor(CENTRE - cx + 0.5), 0), SIZE - w)
-    out = np.zeros((SIZE, SIZE))
     out[top : top + h, left : left + w] = patch
-    return out

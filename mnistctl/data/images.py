@@ -2,7 +2,9 @@
 
 ``load_digit`` opens any image Pillow reads (PNG, JPEG phone photos, scans, BMP, GIF, TIFF, ...)
 safely (``digit_from_bytes``: one already in memory, such as an upload to ``mnistctl serve``)
-and ``prepare_digit`` applies the pure transform, the way MNIST itself was made:
+and ``prepare_digit`` applies the pure transform, the way MNIST itself was made (``load_digits``
+and ``prepare_digits``: many pictures, those of one size transformed together, with the same
+results to the bit):
 
 1. EXIF orientation is applied (phone photos are often stored sideways). Only the first frame of
    an animation is used. Pictures are reduced to at most WORK_SIZE px on the longer side.
@@ -46,15 +48,15 @@ import io
 import os
 import stat
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
-from mnistctl.data.digitcrop import BOX, box_size, centre, crop_to_ink, fit_box, keep_digit
-from mnistctl.data.digitprep import WORK_SIZE, ink_signal, no_digit, to_gray
+from mnistctl.data.digitcrop import BOX, SIZE, box_size, centre_into, digit_crops, fit_box
+from mnistctl.data.digitprep import WORK_SIZE, FloatArray, ink_signals, no_digit, to_gray
 from mnistctl.data.files import kind_text
 from mnistctl.data.streams import StreamTimeout, StreamTooLarge, read_stream
 from mnistctl.errors import Location, UserError
@@ -69,7 +71,9 @@ __all__ = [
     "TOO_LARGE",
     "digit_from_bytes",
     "load_digit",
+    "load_digits",
     "prepare_digit",
+    "prepare_digits",
 ]
 
 MAX_PIXELS: int = 40_000_000
@@ -79,6 +83,10 @@ MAX_STREAM_BYTES: int = 256 * 2**20
 """Most bytes read from a pipe, FIFO or device (it is held in memory to be decoded); a picture
 of MAX_PIXELS is 120 MB as an uncompressed 8-bit RGB BMP."""
 
+READ_AT_ONCE: int = 64 * 2**10
+"""Regular files up to this size are read into memory at once before decoding (digits are
+small files; a large one is read by Pillow as it needs it)."""
+
 READ_TIMEOUT_S: float = 10.0
 """Seconds allowed to read a pipe, FIFO or device to its end (a FIFO nobody writes to, or a
 writer that never closes it, would otherwise hang the command)."""
@@ -87,8 +95,10 @@ TOO_LARGE = "image is too large"
 """The message of every refusal for size (bytes or pixels), so that callers can tell it apart."""
 
 FAINT = 0.15  # when a picture is reduced 2x or more, ink below this share is background
+BATCH_PIXELS = 2**17  # grey pixels of pictures of one size prepared together (1 MiB of them)
 
 _ORIENTATION = 0x0112  # the EXIF tag
+_TURNED = frozenset(range(2, 9))  # its values that ImageOps.exif_transpose turns the image for
 _EXPECTED_IMAGE = "an image file Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)"
 _O_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)  # so that opening a FIFO does not wait
 
@@ -106,24 +116,29 @@ def load_digit(path: str | os.PathLike[str]) -> npt.NDArray[np.float32]:
     the file as location) for a missing, empty, unreadable, damaged, too large or blank image.
     ``path`` may be a pipe, FIFO or character device such as ``/dev/stdin``.
     """
-    from PIL import ImageFile
-
     where = Location(file=str(path))
+    return _raised(prepare_digits([_load_image(path, where)])[0], where)
 
-    def fail(message: str, **kw: str | None) -> UserError:
-        return UserError(message, location=where, **kw)
 
-    saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half a digit
-    try:
-        with _open_image(Path(path), fail) as fp:
-            img = _exif_transpose(_decode(fp, fail), fail)
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
-    try:
-        return prepare_digit(img)
-    except UserError as exc:
-        raise dataclasses.replace(exc, location=where) from exc.__cause__
+def load_digits(
+    paths: Iterable[str | os.PathLike[str]],
+) -> list[npt.NDArray[np.float32] | UserError]:
+    """``load_digit`` of each of ``paths``: its digit, or the ``UserError`` it raises (with
+    its location), in order. The same results, prepared in batches (``prepare_digits``)."""
+    located: list[Location] = []
+
+    def pictures() -> Iterator[Image.Image | UserError]:
+        for path in paths:
+            located.append(Location(file=str(path)))
+            try:
+                yield _load_image(path, located[-1])
+            except UserError as err:
+                yield err
+
+    return [
+        result if isinstance(result, np.ndarray) else _at(result, located[i])
+        for i, result in enumerate(prepare_digits(pictures()))
+    ]
 
 
 def digit_from_bytes(
@@ -153,14 +168,47 @@ def digit_from_bytes(
     saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with io.BytesIO(data) as fp:
+        with io.BytesIO(data) as fp, _pillow_warnings():
             img = _exif_transpose(_decode(fp, fail, max_pixels), fail)
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
+    return _raised(prepare_digits([img])[0], where)
+
+
+def _load_image(path: str | os.PathLike[str], where: Location) -> Image.Image:
+    """The picture at ``path``, decoded and upright (``UserError`` at ``where`` if not)."""
+    from PIL import ImageFile
+
+    def fail(message: str, **kw: str | None) -> UserError:
+        return UserError(message, location=where, **kw)
+
+    saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half a digit
     try:
-        return prepare_digit(img)
-    except UserError as exc:
-        raise dataclasses.replace(exc, location=where) from exc.__cause__
+        with _open_image(Path(path), fail) as fp, _pillow_warnings():
+            return _exif_transpose(_decode(fp, fail), fail)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
+
+
+def _at(err: UserError, where: Location) -> UserError:
+    """``err`` about the picture at ``where`` (the transform's errors have no location), with
+    its cause."""
+    if err.location == where:
+        return err
+    located = dataclasses.replace(err, location=where)
+    located.__cause__ = err.__cause__
+    return located
+
+
+def _raised(
+    result: npt.NDArray[np.float32] | UserError, where: Location
+) -> npt.NDArray[np.float32]:
+    """The digit, or its error raised (located at ``where``) with its cause."""
+    if isinstance(result, UserError):
+        err = _at(result, where)
+        raise err from err.__cause__
+    return result
 
 
 def _open_image(p: Path, fail: Fail) -> BinaryIO:
@@ -184,9 +232,8 @@ def _open_image(p: Path, fail: Fail) -> BinaryIO:
         st = os.fstat(fd)
         _check_kind(st.st_mode, fail)
         if stat.S_ISREG(st.st_mode):
-            os.set_blocking(fd, True)
             size = st.st_size
-            fp: BinaryIO = os.fdopen(fd, "rb")
+            fp: BinaryIO = _read_regular(fd, size)
             fd = -1  # the file object owns it now
         else:
             data = _read_stream(fd, fail)
@@ -206,6 +253,24 @@ def _open_image(p: Path, fail: Fail) -> BinaryIO:
             hint="the file may not have been saved or copied completely",
         )
     return fp
+
+
+def _read_regular(fd: int, size: int) -> BinaryIO:
+    """A regular file of ``size`` bytes (its descriptor ``fd``, which this takes): in memory
+    when it is at most READ_AT_ONCE bytes (one read, not Pillow's many small ones, each a
+    system call), else as it is. A file that fails to read or grew in the meantime is handed
+    over as it is, from its start: Pillow then reads it as it always does."""
+    if size <= READ_AT_ONCE:
+        try:
+            data: bytes | None = os.read(fd, size + 1)
+        except OSError:
+            data = None
+        if data is not None and len(data) <= size:
+            os.close(fd)
+            return io.BytesIO(data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def _check_kind(mode: int, fail: Fail) -> None:
@@ -262,27 +327,41 @@ def _unreadable(exc: OSError, fail: Fail) -> UserError:
 
 
 def _exif_transpose(img: Image.Image, fail: Fail) -> Image.Image:
-    """Turn the picture upright as its EXIF orientation says."""
-    from PIL import Image, ImageOps
+    """Turn the picture upright as its EXIF orientation says (the picture itself when it is
+    upright: not a copy, as ``ImageOps.exif_transpose`` would make). Called within
+    ``_pillow_warnings``."""
+    from PIL import ImageOps
+
+    try:
+        # EXIF data is part of the (untrusted) file: a broken tag is a damaged file.
+        if img.getexif().get(_ORIENTATION, 1) in _TURNED:
+            return ImageOps.exif_transpose(img)
+        return img
+    except Exception as exc:
+        raise fail(
+            "image file has damaged EXIF data",
+            expected=_EXPECTED_IMAGE,
+            received=f"{type(exc).__name__}: {exc}",
+            hint="re-save the picture with an image editor",
+        ) from exc
+
+
+@contextlib.contextmanager
+def _pillow_warnings() -> Iterator[None]:
+    """Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error too. Its
+    other warnings (minor damage it recovers from, e.g. a bad TIFF tag) are not shown."""
+    from PIL import Image
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            # EXIF data is part of the (untrusted) file: a broken tag is a damaged file.
-            return ImageOps.exif_transpose(img)
-        except Exception as exc:
-            raise fail(
-                "image file has damaged EXIF data",
-                expected=_EXPECTED_IMAGE,
-                received=f"{type(exc).__name__}: {exc}",
-                hint="re-save the picture with an image editor",
-            ) from exc
+        yield
 
 
 def _decode(fp: BinaryIO, fail: Fail, max_pixels: int | None = None) -> Image.Image:
     """Open and fully decode the first frame, refusing decompression bombs before decoding
-    (more than ``max_pixels``, default MAX_PIXELS, by the header's dimensions)."""
+    (more than ``max_pixels``, default MAX_PIXELS, by the header's dimensions). Called within
+    ``_pillow_warnings``."""
     from PIL import Image, UnidentifiedImageError
 
     limit = MAX_PIXELS if max_pixels is None else max_pixels
@@ -303,35 +382,30 @@ def _decode(fp: BinaryIO, fail: Fail, max_pixels: int | None = None) -> Image.Im
             hint=f"crop or shrink the picture to at most {limit:,} pixels; 28x28 are used",
         )
 
-    with warnings.catch_warnings():
-        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error too. Its
-        # other warnings (minor damage it recovers from, e.g. a bad TIFF tag) are not shown.
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(fp)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise too_large(str(exc)) from exc
-        except UnidentifiedImageError as exc:
-            raise fail(
-                "not an image file Pillow can read",
-                expected=_EXPECTED_IMAGE,
-                received=_describe_start(fp),
-                hint="convert the picture to PNG or JPEG",
-            ) from exc
-        except Exception as exc:  # any other failure reading a header: a damaged file
-            raise damaged(exc) from exc
-        width, height = img.size
-        if width * height > limit:
-            raise too_large(f"{width} x {height} = {width * height:,} pixels")
-        try:
-            if img.format == "JPEG":
-                img.draft(None, (WORK_SIZE, WORK_SIZE))  # decode phone photos at reduced scale
-            img.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise too_large(str(exc)) from exc
-        except Exception as exc:  # Pillow's decoders raise many types on bad data
-            raise damaged(exc) from exc
+    try:
+        img = Image.open(fp)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_large(str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise fail(
+            "not an image file Pillow can read",
+            expected=_EXPECTED_IMAGE,
+            received=_describe_start(fp),
+            hint="convert the picture to PNG or JPEG",
+        ) from exc
+    except Exception as exc:  # any other failure reading a header: a damaged file
+        raise damaged(exc) from exc
+    width, height = img.size
+    if width * height > limit:
+        raise too_large(f"{width} x {height} = {width * height:,} pixels")
+    try:
+        if img.format == "JPEG":
+            img.draft(None, (WORK_SIZE, WORK_SIZE))  # decode phone photos at reduced scale
+        img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_large(str(exc)) from exc
+    except Exception as exc:  # Pillow's decoders raise many types on bad data
+        raise damaged(exc) from exc
     return img
 
 
@@ -355,20 +429,110 @@ def prepare_digit(img: Image.Image) -> npt.NDArray[np.float32]:
 
     Raises ``UserError`` (without location) when there is no digit to find.
     """
+    result = prepare_digits([img])[0]
+    if isinstance(result, UserError):
+        raise result from result.__cause__
+    return result
+
+
+def prepare_digits(
+    images: Iterable[Image.Image | UserError],
+) -> list[npt.NDArray[np.float32] | UserError]:
+    """``prepare_digit`` of each picture: its digit, or the ``UserError`` it raises; an error
+    in ``images`` (a picture that could not be read) is passed through in its place.
+
+    Each picture is made grey as it arrives; then pictures of one size go through the other
+    steps together (``_Batches``): the same numbers, for a fraction of numpy's cost per call,
+    which is most of the work for a small picture. At most about BATCH_PIXELS x 2 grey pixels
+    wait.
+    """
+    results: dict[int, npt.NDArray[np.float32] | UserError] = {}
+    batches = _Batches(results)
+    for i, img in enumerate(images):
+        if isinstance(img, UserError):
+            results[i] = img
+            continue
+        try:
+            batches.add(i, _gray(img))
+        except UserError as err:
+            results[i] = err
+    batches.flush()
+    return [results[i] for i in range(len(results))]
+
+
+def _gray(img: Image.Image) -> FloatArray:
+    """Steps 1 and 2 for one picture: upright, one grey channel (blank or not: ``_digits``
+    tells)."""
     from PIL import ImageOps
 
     if img.getexif().get(_ORIENTATION, 1) != 1:
         img = ImageOps.exif_transpose(img)
     if img.width == 0 or img.height == 0:
         raise no_digit(f"an image of {img.width} x {img.height} pixels")
-    gray = to_gray(img)
-    if float(gray.max() - gray.min()) < 1e-6:
-        raise no_digit("a blank image (all one colour)")
-    ink = ink_signal(gray)
-    strong = ink >= 0.5
-    if strong.any() and BOX / box_size(strong) <= 0.5:
-        # A big picture is reduced a lot: faint fringes (JPEG ringing, blur) are not ink; the
-        # reduction's antialiasing makes the grey edges again.
-        ink = np.clip((ink - FAINT) / (1.0 - FAINT), 0.0, None)
-    ink = keep_digit(ink)
-    return centre(fit_box(crop_to_ink(ink))).astype(np.float32)
+    return to_gray(img)
+
+
+class _Batches:
+    """Grey pictures waiting to be prepared, by size; a size's pictures are prepared together
+    when they fill BATCH_PIXELS, all of them when BATCH_PIXELS x 2 wait, and what is left at
+    ``flush``. Their digits (or errors) go into ``results`` by number."""
+
+    def __init__(self, results: dict[int, npt.NDArray[np.float32] | UserError]) -> None:
+        self._results = results
+        self._waiting: dict[tuple[int, ...], list[tuple[int, FloatArray]]] = {}
+        self._pixels = 0
+
+    def add(self, number: int, gray: FloatArray) -> None:
+        group = self._waiting.setdefault(gray.shape, [])
+        group.append((number, gray))
+        self._pixels += gray.size
+        if gray.size * len(group) >= BATCH_PIXELS:
+            self._prepare(gray.shape)
+        if self._pixels >= 2 * BATCH_PIXELS:
+            self.flush()
+
+    def flush(self) -> None:
+        for shape in list(self._waiting):
+            self._prepare(shape)
+
+    def _prepare(self, shape: tuple[int, ...]) -> None:
+        group = self._waiting.pop(shape)
+        self._pixels -= sum(gray.size for _, gray in group)
+        grays = np.stack([gray for _, gray in group])
+        for (number, _), result in zip(group, _digits(grays), strict=True):
+            self._results[number] = result
+
+
+def _digits(grays: FloatArray) -> list[npt.NDArray[np.float32] | UserError]:
+    """Steps 3 to 7 for grey pictures of one size (pictures, height, width), after refusing
+    blank ones."""
+    count = len(grays)
+    flat = grays.reshape(count, -1)
+    blank = (flat.max(axis=1) - flat.min(axis=1) < 1e-6).tolist()
+    results: list[npt.NDArray[np.float32] | UserError] = [
+        no_digit("a blank image (all one colour)") for _ in range(count)
+    ]
+    drawn = [i for i in range(count) if not blank[i]]
+    if not drawn:
+        return results
+    inks, problems = ink_signals(grays if len(drawn) == count else grays[drawn])
+    _, h, w = grays.shape
+    if max(h, w) >= 2 * BOX:  # else no digit in it can be reduced 2x or more
+        for ink in inks:
+            strong = ink >= 0.5
+            if strong.any() and BOX / box_size(strong) <= 0.5:
+                # A big picture is reduced a lot: faint fringes (JPEG ringing, blur) are not
+                # ink; the reduction's antialiasing makes the grey edges again.
+                ink[...] = np.clip((ink - FAINT) / (1.0 - FAINT), 0.0, None)
+    digits = np.zeros((len(drawn), SIZE, SIZE), dtype=np.float32)
+    for k, (i, problem, crop) in enumerate(zip(drawn, problems, digit_crops(inks), strict=True)):
+        if problem is not None or isinstance(crop, str):
+            results[i] = no_digit(problem if problem is not None else str(crop))
+            continue
+        try:
+            centre_into(fit_box(crop), digits[k])
+        except UserError as err:
+            results[i] = err
+        else:
+            results[i] = digits[k]
+    return results

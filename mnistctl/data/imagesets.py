@@ -5,17 +5,19 @@ files in it (by extension, in name order), a glob pattern the shell left alone (
 matching nothing there) for the paths it matches, as if the shell had expanded it; anything
 else is taken as it is.
 
-``Preparation`` runs ``load_digit`` on each file in worker processes and gathers the 28x28
-results in order, with every file's problem. Processes, not threads: the work is many small
-numpy and Pillow calls that hold the GIL (two threads were slower than one, measured). Each
-worker is a fresh Python (``serve_worker``), neither a fork of this process, which may have
-started TensorFlow's threads, nor a multiprocessing child, which would import the caller's
-main script again; it is sent absolute paths, a chunk at a time, through a pipe, and sends back
-only the prepared digits (3 KB each) and the problems.
+``Preparation`` runs ``load_digit`` on each file in worker processes (``load_digits`` on a
+chunk of files: the same results, prepared in batches) and gathers the 28x28 results in
+order, with every file's problem. Processes, not threads: the work is many small numpy and
+Pillow calls that hold the GIL (two threads were slower than one, measured). Each worker is a
+fresh Python (``serve_worker``), neither a fork of this process, which may have started
+TensorFlow's threads, nor a multiprocessing child, which would import the caller's main script
+again; it is sent absolute paths, a chunk ahead of the one it works on, through a pipe, and
+sends back only the prepared digits (3 KB each) and the problems.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import glob
@@ -30,15 +32,17 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
-from mnistctl.data.images import load_digit
+from mnistctl.data.images import load_digits
 from mnistctl.errors import Location, UserError
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "WORKER_ENV",
     "ImageBatch",
     "Item",
     "Preparation",
@@ -59,6 +63,18 @@ reads. Other files, hidden files and sub-folders in it are skipped."""
 GLOB_CHARS = frozenset("*?[")
 PARALLEL_MIN = 64  # fewer files than this are prepared here: starting workers costs more
 CHUNK_MIN, CHUNK_MAX = 16, 256  # files per task sent to a worker
+IN_FLIGHT = 2  # chunks sent to a worker ahead of its answers
+LATE_MIN = 2  # chunks still waiting when result() is called for the last worker to start
+
+WORKER_ENV = {
+    **dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"),
+    # glibc gives the memory of a large array back to the system when it is freed, and
+    # faults it in again for the next (slow on virtual machines: 5 us a page here, and
+    # preparing a batch of pictures churns through megabytes); workers keep it instead.
+    "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20),
+    "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
+}
+"""What a worker process's environment adds to this one's."""
 
 _SIZE = 28
 _EXPECTED_FOLDER = "image files in it (.png, .jpg, .jpeg, .bmp, .gif, .tif, .webp, ...)"
@@ -195,20 +211,24 @@ class Preparation:
     it early stops the workers.
 
     With PARALLEL_MIN files or more and ``workers`` (default ``cpu_count()``) above 1, regular
-    files go to that many worker processes, in chunks. Anything else (pipes, devices, paths
-    under /dev and /proc, whose meaning is this process's) is read here, as is every file when
-    workers cannot start, and the files of a worker that died.
+    files go to that many worker processes, in chunks: all but one start at once, the last
+    when ``result()`` is called if LATE_MIN chunks or more are still waiting then (until then
+    this process is busy on a core of its own: ``predict`` imports TensorFlow meanwhile,
+    which the pictures of a folder often take less time than). Anything else (pipes, devices,
+    paths under /dev and /proc, whose meaning is this process's) is read here, as is every
+    file when workers cannot start, and the files of a worker that died.
     """
 
     def __init__(self, items: Sequence[Item], *, workers: int | None = None) -> None:
         self._items = list(items)
         self._paths = {i: item for i, item in enumerate(self._items) if isinstance(item, Path)}
-        self._chunks: list[list[int]] = []  # positions in items, for the workers
+        self._chunks: list[list[int]] = []  # positions in items
         self._done: dict[int, _Done] = {}  # by chunk
-        self._todo: queue.SimpleQueue[int] = queue.SimpleQueue()  # chunks not yet sent
+        self._todo: queue.SimpleQueue[int] = queue.SimpleQueue()  # chunks nobody has taken
         self._workers: list[tuple[subprocess.Popen[bytes], threading.Thread]] = []
         remote = [i for i, path in self._paths.items() if _worker_can_read(path)]
         count = cpu_count() if workers is None else workers
+        self._late = 0  # workers to start in result()
         if count > 1 and len(remote) >= PARALLEL_MIN:
             self._start(remote, count)
 
@@ -236,7 +256,13 @@ class Preparation:
         self._chunks = [files[at : at + size] for at in range(0, len(files), size)]
         for k in range(len(self._chunks)):
             self._todo.put(k)
-        for _ in range(min(workers, len(self._chunks))):
+        count = min(workers, len(self._chunks))
+        self._late = 1 if count > 1 else 0
+        self._spawn(count - self._late)
+
+    def _spawn(self, count: int) -> None:
+        """Start ``count`` workers, each fed by a thread of this process."""
+        for _ in range(count):
             try:
                 proc = _spawn_worker()
             except OSError:  # no processes here: what is left is prepared here
@@ -246,22 +272,36 @@ class Preparation:
             self._workers.append((proc, thread))
 
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
-        """Send chunks to one worker, one at a time, until none is left or it is gone."""
+        """Keep IN_FLIGHT chunks sent to one worker until none is left or it is gone (the
+        next is waiting in its pipe when it finishes one, even if this thread is slow to
+        run: ``import tensorflow`` holds the interpreter for up to a second at a time)."""
         assert proc.stdin is not None and proc.stdout is not None
+        sent: collections.deque[int] = collections.deque()
         while True:
             try:
-                k = self._todo.get_nowait()
-            except queue.Empty:
-                break
-            try:
-                pickle.dump([os.path.abspath(self._paths[i]) for i in self._chunks[k]], proc.stdin)
-                proc.stdin.flush()
-                self._done[k] = pickle.load(proc.stdout)
+                while len(sent) < IN_FLIGHT and (k := self._next()) is not None:
+                    pickle.dump(
+                        [os.path.abspath(self._paths[i]) for i in self._chunks[k]], proc.stdin
+                    )
+                    proc.stdin.flush()
+                    sent.append(k)
+                if not sent:
+                    break
+                self._done[sent[0]] = pickle.load(proc.stdout)
+                sent.popleft()
             except Exception:  # the worker died (killed, out of memory?): left for here
-                self._todo.put(k)
+                for k in sent:
+                    self._todo.put(k)
                 break
         with contextlib.suppress(OSError):
             proc.stdin.close()  # the worker's end of input: it exits
+
+    def _next(self) -> int | None:
+        """A chunk nobody has taken, or None."""
+        try:
+            return self._todo.get_nowait()
+        except queue.Empty:
+            return None
 
     def result(self) -> ImageBatch:
         """Wait for every file: the digits in order, and every problem in order."""
@@ -270,17 +310,22 @@ class Preparation:
         errors: dict[int, UserError] = {}
 
         def here(positions: Iterable[int]) -> None:
-            for pos in positions:
-                try:
-                    digits[slot[pos]] = load_digit(self._paths[pos])
-                except UserError as err:
-                    errors[pos] = err
+            chosen = list(positions)
+            done = load_digits([self._paths[pos] for pos in chosen])
+            for pos, digit in zip(chosen, done, strict=True):
+                if isinstance(digit, UserError):
+                    errors[pos] = digit
+                else:
+                    digits[slot[pos]] = digit
 
-        sent = {pos for chunk in self._chunks for pos in chunk}
-        here(pos for pos in self._paths if pos not in sent)  # while the workers work
+        if self._late and self._todo.qsize() >= LATE_MIN:
+            self._spawn(self._late)
+        chunked = {pos for chunk in self._chunks for pos in chunk}
+        here(pos for pos in self._paths if pos not in chunked)  # while the workers work
         for _, thread in self._workers:
             thread.join()
-        here(pos for k, chunk in enumerate(self._chunks) if k not in self._done for pos in chunk)
+        left = (k for k in range(len(self._chunks)) if k not in self._done)
+        here(pos for k in left for pos in self._chunks[k])  # no workers, or some died
         for k, done in self._done.items():
             chunk = self._chunks[k]
             digits[[slot[pos] for pos in chunk]] = done.digits
@@ -317,9 +362,11 @@ def _spawn_worker() -> subprocess.Popen[bytes]:
     if not sys.executable:
         raise OSError("no Python executable to start")
     code = f"import sys; sys.path[:0] = {sys.path!r}; import {__name__} as m; m.serve_worker()"
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     return subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, **WORKER_ENV},
     )
 
 
@@ -334,23 +381,35 @@ class _Done:
 
 def serve_worker() -> None:
     """A worker's life: read a list of paths (pickled) from stdin, write back their ``_Done``
-    (pickled) on stdout, until stdin ends. Ctrl-C is the parent's to handle."""
+    (pickled) on stdout, until stdin ends. Ctrl-C is the parent's to handle. The answers are
+    written by a thread of their own, so that the next chunk is prepared while the parent is
+    slow to read one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # nothing printed by accident can mix into the replies
-    with contextlib.suppress(EOFError, BrokenPipeError):  # the parent is done, or gone
+    outbox: queue.SimpleQueue[_Done | None] = queue.SimpleQueue()
+    writer = threading.Thread(target=_write_replies, args=(outbox, replies), daemon=True)
+    writer.start()
+    with contextlib.suppress(EOFError):  # the parent is done
         while True:
-            paths = pickle.load(sys.stdin.buffer)
-            pickle.dump(_prepare_chunk(paths), replies)
+            outbox.put(_prepare_chunk(pickle.load(sys.stdin.buffer)))
+    outbox.put(None)
+    writer.join()
+
+
+def _write_replies(outbox: queue.SimpleQueue[_Done | None], replies: BinaryIO) -> None:
+    with contextlib.suppress(BrokenPipeError):  # the parent is gone
+        while (done := outbox.get()) is not None:
+            pickle.dump(done, replies)
             replies.flush()
 
 
 def _prepare_chunk(paths: list[str]) -> _Done:
     digits = np.zeros((len(paths), _SIZE, _SIZE), dtype=np.float32)
     errors: list[tuple[int, UserError]] = []
-    for k, path in enumerate(paths):
-        try:
-            digits[k] = load_digit(path)
-        except UserError as err:
-            errors.append((k, err))
+    for k, digit in enumerate(load_digits(paths)):
+        if isinstance(digit, UserError):
+            errors.append((k, digit))
+        else:
+            digits[k] = digit
     return _Done(digits, errors)
