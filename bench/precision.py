@@ -86,6 +86,7 @@ def train_epoch_time(spec: Path, precision: str, args: argparse.Namespace, runs:
         "--set", f"train.precision={precision}",
         "--set", f"data.train_samples={args.train_samples}",
         "--set", "data.validation_split=0",
+        "--set", "train.callbacks=[]",  # early stopping would need validation; speed only
     ]  # fmt: skip
     result = run_child(cmd)
     seconds = epoch_seconds(result.stderr_tail)[1:]

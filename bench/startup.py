@@ -56,7 +56,8 @@ LABELS = {
     "images": "picture prepared",
     "model": "model loaded and checked",
     "evaluated": "10,000 test digits through the model",
-    "done": "results shown and written, exit",
+    "done": "results shown and written",
+    "exit": "the process ended (interpreter teardown)",
 }
 
 
@@ -164,9 +165,10 @@ def _run(repo: Path, argv: list[str], cache: Path) -> dict[str, float]:
             timeout=TIMEOUT,
             check=False,
         )
+        ended = time.time()
         if result.returncode != 0:
             sys.exit(f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr[-2000:]}")
-        return _marks(phases, started)
+        return {**_marks(phases, started), "exit": ended - started}
     finally:
         phases.unlink(missing_ok=True)
 

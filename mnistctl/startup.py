@@ -6,8 +6,8 @@ everything: measured on 2 cores, 1.3 s of a 5 to 6 s import. None of it is garba
 collectable objects once the import is done), so the collector is held off while those modules
 import, and what exists then is frozen (``gc.freeze``: moved where collections never look again);
 afterwards it runs as usual over what the command itself allocates. Peak memory is unchanged.
-Only the first import of TensorFlow in a process does this (a process that runs commands
-in-process, like the tests, freezes once, not at each command).
+Only in the console script's own process (``console_process()``: not in a notebook using the
+Python API, whose objects it would freeze too), and only at its first import of TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,11 +19,19 @@ from contextlib import contextmanager
 
 from mnistctl.phases import mark
 
+_console = False
+
+
+def console_process() -> None:
+    """This process is the ``mnistctl`` command (called by the console script first thing)."""
+    global _console
+    _console = True
+
 
 @contextmanager
 def heavy_imports() -> Iterator[None]:
     """Around the imports that bring TensorFlow in; marks the ``imports`` phase at the end."""
-    hold = gc.isenabled() and "tensorflow" not in sys.modules
+    hold = _console and gc.isenabled() and "tensorflow" not in sys.modules
     if hold:
         gc.disable()
     try:

@@ -49,6 +49,7 @@ def test_heavy_imports_holds_the_collector_only_for_the_first_tensorflow_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(phases.ENV, raising=False)
+    monkeypatch.setattr(startup, "_console", True)
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
     # TensorFlow not imported yet: the collector is off inside, on and frozen after.
@@ -70,6 +71,7 @@ def test_heavy_imports_holds_the_collector_only_for_the_first_tensorflow_import(
 def test_heavy_imports_leaves_a_disabled_collector_disabled_and_survives_errors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(startup, "_console", True)
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
     gc.disable()
     try:
@@ -82,6 +84,17 @@ def test_heavy_imports_leaves_a_disabled_collector_disabled_and_survives_errors(
         raise ImportError("no such module")
     assert gc.isenabled()
     gc.unfreeze()
+
+
+def test_heavy_imports_holds_nothing_outside_the_console_script(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A notebook (the Python API) keeps its collector as it is: its objects are not frozen."""
+    monkeypatch.setattr(startup, "_console", False)
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    with startup.heavy_imports():
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
 
 
 def test_optimizer_variables_are_made_at_compile_and_training_is_unchanged(

@@ -11,6 +11,7 @@ a JSON error document on stdout too.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import typer
 
 from mnistctl.errors import UserError, UserErrors
 from mnistctl.phases import mark
+from mnistctl.startup import console_process
 
 app = typer.Typer(
     name="mnistctl",
@@ -108,8 +110,10 @@ def usage_error(message: str) -> typer.Exit:
 
 
 def main() -> None:
-    """The console script: run the app; leave at once after an interrupted run was closed."""
+    """The console script: run the app; leave at once after an interrupted run was closed, and
+    after any command that loaded TensorFlow."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    console_process()
     code: Any = 0
     try:
         app()
@@ -118,10 +122,14 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code
     mark("done")
-    if code in (EXIT_INTERRUPTED, 128 + 15):
-        # The run's record and checkpoint are on disk; skip TensorFlow's slow teardown.
+    if isinstance(code, int) and (
+        code in (EXIT_INTERRUPTED, 128 + 15) or "tensorflow" in sys.modules
+    ):
+        # Every file the command wrote is closed (written whole and renamed into place); skip
+        # the interpreter's teardown with TensorFlow loaded: measured 1.3 to 1.5 s per process.
+        logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-        os._exit(int(code))
+        os._exit(code)
     sys.exit(code)
