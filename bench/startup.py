@@ -6,8 +6,9 @@ Each process runs with ``MNISTCTL_PHASES_FILE`` set, so mnistctl appends a times
 of each start-up phase (``mnistctl/phases.py``); this harness notes the time just before it
 starts the process, so each phase's duration is the gap between two marks. Per round, in turn:
 
-- ``python -c "import tensorflow"``: TensorFlow's own import time (it imports Keras too), the
-  yardstick of the issue's goal: time to the first training step <= this + 1.5 s;
+- ``python -c "import tensorflow"``: TensorFlow's own import time (it imports Keras too), from
+  the process's start to the import's end, the yardstick of the issue's goal: time to the
+  first training step <= this + 1.5 s;
 - the quick start, ``mnistctl train specs/cnn.yaml --set data.dataset=mnist_sample``, stopped
   with Ctrl-C as soon as its first training step is done: ``warm`` with the precision choice
   already remembered (every run after the first on a machine), ``cold`` with an empty cache
@@ -140,14 +141,17 @@ def _env(repo: Path, cache: Path, phases: Path | None = None) -> dict[str, str]:
 
 
 def _import_tensorflow() -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", "import tensorflow"],
+    """Seconds from starting ``python -c "import tensorflow"`` to the import's end (not the
+    interpreter's teardown after it, 1.3 to 1.5 s here: mnistctl skips that one)."""
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-c", "import tensorflow, time; print(time.time())"],
         env=harness.child_env(),
         capture_output=True,
+        text=True,
         check=True,
     )
-    return time.perf_counter() - started
+    return float(result.stdout.split()[-1]) - started
 
 
 def _run(repo: Path, argv: list[str], cache: Path) -> dict[str, float]:
