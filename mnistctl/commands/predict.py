@@ -125,7 +125,9 @@ def model_outputs(model: keras.Model, inputs: npt.NDArray[np.float32]) -> npt.ND
     size = min(PREDICT_BATCH, len(inputs))
     shape = (size, *inputs.shape[1:])
     forward = tf.function(
-        lambda x: model(x, training=False), input_signature=[tf.TensorSpec(shape, tf.float32)]
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec(shape, tf.float32)],
+        autograph=False,  # no Python control flow to convert
     )
     outputs: list[npt.NDArray[np.float32]] = []
     for at in range(0, len(inputs), size):
