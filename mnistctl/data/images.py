@@ -151,8 +151,6 @@ def digit_from_bytes(
     checked on the header's dimensions, before anything is decoded. Refusals for size have the
     message TOO_LARGE; a picture without a digit, the message of ``digitprep.no_digit``.
     """
-    from PIL import ImageFile
-
     where = Location(file=source)
 
     def fail(message: str, **kw: str | None) -> UserError:
@@ -165,30 +163,19 @@ def digit_from_bytes(
             received="0 bytes",
             hint="send the image file's bytes as the body",
         )
-    saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
-    try:
-        with io.BytesIO(data) as fp, _pillow_warnings():
-            img = _exif_transpose(_decode(fp, fail, max_pixels), fail)
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
+    with io.BytesIO(data) as fp, _strict_pillow():
+        img = _exif_transpose(_decode(fp, fail, max_pixels), fail)
     return _raised(prepare_digits([img])[0], where)
 
 
 def _load_image(path: str | os.PathLike[str], where: Location) -> Image.Image:
     """The picture at ``path``, decoded and upright (``UserError`` at ``where`` if not)."""
-    from PIL import ImageFile
 
     def fail(message: str, **kw: str | None) -> UserError:
         return UserError(message, location=where, **kw)
 
-    saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half a digit
-    try:
-        with _open_image(Path(path), fail) as fp, _pillow_warnings():
-            return _exif_transpose(_decode(fp, fail), fail)
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
+    with _open_image(Path(path), fail) as fp, _strict_pillow():
+        return _exif_transpose(_decode(fp, fail), fail)
 
 
 def _at(err: UserError, where: Location) -> UserError:
@@ -329,7 +316,7 @@ def _unreadable(exc: OSError, fail: Fail) -> UserError:
 def _exif_transpose(img: Image.Image, fail: Fail) -> Image.Image:
     """Turn the picture upright as its EXIF orientation says (the picture itself when it is
     upright: not a copy, as ``ImageOps.exif_transpose`` would make). Called within
-    ``_pillow_warnings``."""
+    ``_strict_pillow``."""
     from PIL import ImageOps
 
     try:
@@ -347,21 +334,27 @@ def _exif_transpose(img: Image.Image, fail: Fail) -> Image.Image:
 
 
 @contextlib.contextmanager
-def _pillow_warnings() -> Iterator[None]:
-    """Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error too. Its
-    other warnings (minor damage it recovers from, e.g. a bad TIFF tag) are not shown."""
-    from PIL import Image
+def _strict_pillow() -> Iterator[None]:
+    """Pillow as every way in decodes a picture: a truncated file is an error, never half a
+    digit; Pillow only warns between MAX_IMAGE_PIXELS and twice that, and that is an error too.
+    Its other warnings (minor damage it recovers from, e.g. a bad TIFF tag) are not shown."""
+    from PIL import Image, ImageFile
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        yield
+    saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
 
 
 def _decode(fp: BinaryIO, fail: Fail, max_pixels: int | None = None) -> Image.Image:
     """Open and fully decode the first frame, refusing decompression bombs before decoding
     (more than ``max_pixels``, default MAX_PIXELS, by the header's dimensions). Called within
-    ``_pillow_warnings``."""
+    ``_strict_pillow``."""
     from PIL import Image, UnidentifiedImageError
 
     limit = MAX_PIXELS if max_pixels is None else max_pixels
