@@ -24,6 +24,7 @@ needs the phase marks) for a before/after comparison. Run it on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +158,7 @@ def _import_tensorflow() -> float:
 
 def _run(repo: Path, argv: list[str], cache: Path) -> dict[str, float]:
     """One command to its end: its marks, in seconds since it was started."""
-    with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as f:
-        phases = Path(f.name)
-    try:
+    with _phases_file() as phases:
         started = time.time()
         result = subprocess.run(
             [sys.executable, "-m", "mnistctl", *argv],
@@ -173,16 +173,12 @@ def _run(repo: Path, argv: list[str], cache: Path) -> dict[str, float]:
         if result.returncode != 0:
             sys.exit(f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr[-2000:]}")
         return {**_marks(phases, started), "exit": ended - started}
-    finally:
-        phases.unlink(missing_ok=True)
 
 
 def _train_to_first_step(repo: Path, work: Path, cache: Path) -> dict[str, float]:
     """The quick start until its first training step is done, then Ctrl-C (the run is closed
     as interrupted); its marks up to ``first_step``."""
-    with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as f:
-        phases = Path(f.name)
-    try:
+    with _phases_file() as phases:
         started = time.time()
         proc = subprocess.Popen(
             [sys.executable, "-m", "mnistctl", *_train_cmd(work)],
@@ -202,6 +198,15 @@ def _train_to_first_step(repo: Path, work: Path, cache: Path) -> dict[str, float
         proc.communicate(timeout=TIMEOUT)
         marks = _marks(phases, started)
         return {k: v for k, v in marks.items() if k not in ("done",)}
+
+
+@contextlib.contextmanager
+def _phases_file() -> Iterator[Path]:
+    """A fresh file for one process's marks, removed afterwards."""
+    with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as f:
+        phases = Path(f.name)
+    try:
+        yield phases
     finally:
         phases.unlink(missing_ok=True)
 
