@@ -95,10 +95,10 @@ def machine_info() -> dict[str, Any]:
                 model = value.strip()
             elif key.strip() == "flags" and not flags:
                 flags = set(value.split())
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count() or 0
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from mnistctl.procs import usable_cpus  # the package's own count (its workers use it)
+
     mem_gb = 0.0
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -107,7 +107,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "cpu": model,
         "logical_cores": os.cpu_count(),
-        "usable_cores": usable,
+        "usable_cores": usable_cpus(),
         "amx": sorted(f for f in flags if f.startswith("amx")),
         "avx512_bf16": "avx512_bf16" in flags,
         "memory_gb": round(mem_gb, 1),

@@ -52,7 +52,8 @@ sys.path.insert(0, str(harness.REPO))
 from mnistctl.commands.common import open_run
 from mnistctl.commands.predict import PREDICT_BATCH, model_outputs
 from mnistctl.data import imagesets
-from mnistctl.data.imagesets import cpu_count, expand_images, prepare_images
+from mnistctl.data.imagesets import expand_images, prepare_images
+from mnistctl.procs import usable_cpus
 
 STYLES = ("mixed", "plain", "photo")
 
@@ -245,7 +246,7 @@ def _rows(med: dict[str, float], n: int) -> list[list[Any]]:
     rows.append([f"  {EXIT}", med["exit"], nan])
     both = med["prepare"] + med["predict"]
     rows += [
-        [f"in-process: prepare ({cpu_count()} workers)", med["prepare"], n / med["prepare"]],
+        [f"in-process: prepare ({usable_cpus()} workers)", med["prepare"], n / med["prepare"]],
         [f"in-process: predict (batches of {PREDICT_BATCH})", med["predict"], n / med["predict"]],
         ["in-process: prepare + predict", both, n / both],
         ["prepare one picture, one core (ms)", 1000 * med["one_core_per_image"],

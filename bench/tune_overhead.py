@@ -2,7 +2,7 @@
 
 One worker process (this one: TensorFlow imported once) runs a study of ``--trials`` (20)
 trials of a small dense network on ``--train-samples`` real digits, through the same code as
-``mnistctl tune`` (``commands/tune.py``'s ``tune_spec``). Per trial: its wall time in the loop
+``mnistctl tune`` (``tune/command.py``'s ``tune_spec``). Per trial: its wall time in the loop
 (from the end of the previous trial to the end of this one: dead-worker check, counting,
 sampling, storage, spec, run directory, data, build, compile, fit, test set, record, clearing
 Keras's session), the fit's own seconds (``train_seconds`` of the run's record), the
@@ -128,9 +128,9 @@ def main() -> int:
     info = machine_info()
     print_machine(info)
 
-    from mnistctl.commands.tune import TuneRequest, tune_spec
     from mnistctl.runs.atomic import read_json
     from mnistctl.tune import study as study_module
+    from mnistctl.tune.command import TuneRequest, tune_spec
 
     if args.no_clear:
         study_module.free_memory = lambda: None

@@ -23,11 +23,11 @@ from rich.console import Console
 from test_runs_list import HISTORY, SHA, edit_metrics, make_run
 
 from mnistctl.commands.compare import compare_runs, flatten, spec_differences
+from mnistctl.plots import build_compare_figure, plot_compare
+from mnistctl.plots.compare import run_colours
 from mnistctl.runs import layout, record
 from mnistctl.runs.atomic import write_json
 from mnistctl.ui.compare_view import render_compare
-from mnistctl.ui.plots import build_compare_figure, plot_compare
-from mnistctl.ui.plots.compare import run_colours
 
 STAMP = "20260201T000000Z"
 F1_A = [0.9, 0.95, 0.8, 0.85, 0.9, 0.8, 0.9, 0.85, 0.75, 0.8]

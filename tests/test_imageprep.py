@@ -17,7 +17,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFile, ImageFilter
 
 from mnistctl.data import digitcrop
-from mnistctl.data.images import MAX_PIXELS, load_digit, prepare_digit
+from mnistctl.data.digitprep import prepare_digit
+from mnistctl.data.imageread import MAX_PIXELS
+from mnistctl.data.images import load_digit
 from mnistctl.errors import UserError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -648,13 +650,13 @@ def _outcome(prepare: Callable[[], np.ndarray]) -> bytes | str:
 def test_a_batch_gives_each_picture_its_digit_alone(
     monkeypatch: pytest.MonkeyPatch, batch_pixels: int
 ) -> None:
-    from mnistctl.data import images
+    from mnistctl.data import digitprep
 
     pictures = _variety()
     alone = [_outcome(lambda p=p: prepare_digit(p)) for p in pictures]
     assert sum(isinstance(a, str) for a in alone) == 6  # the 4 noise pictures and 2 blank
-    monkeypatch.setattr(images, "BATCH_PIXELS", batch_pixels)
-    together = images.prepare_digits([*pictures, *reversed(pictures)])
+    monkeypatch.setattr(digitprep, "BATCH_PIXELS", batch_pixels)
+    together = digitprep.prepare_digits([*pictures, *reversed(pictures)])
     got = [r.one_line() if isinstance(r, UserError) else r.tobytes() for r in together]
     assert got == alone + alone[::-1]
 
@@ -677,7 +679,7 @@ def test_small_files_read_at_once_decode_the_same(
 ) -> None:
     """Files up to READ_AT_ONCE are read in one go, larger ones by Pillow as it needs them:
     the same digits and the same errors either way."""
-    from mnistctl.data import images
+    from mnistctl.data import imageread
 
     good = save(draw_digit((200, 200), (30, 20, 170, 180)), tmp_path / "good.png")
     truncated = tmp_path / "truncated.png"
@@ -686,7 +688,7 @@ def test_small_files_read_at_once_decode_the_same(
     text.write_text("not a picture\n")
     files = [good, truncated, text]
     at_once = [_outcome(lambda f=f: load_digit(f)) for f in files]
-    monkeypatch.setattr(images, "READ_AT_ONCE", 0)
+    monkeypatch.setattr(imageread, "READ_AT_ONCE", 0)
     assert [_outcome(lambda f=f: load_digit(f)) for f in files] == at_once
     assert isinstance(at_once[0], bytes)
     assert "damaged or truncated" in str(at_once[1])

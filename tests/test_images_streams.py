@@ -24,7 +24,7 @@ import pytest
 from helpers import WATCHDOG_S, within_watchdog
 from PIL import Image, ImageDraw
 
-from mnistctl.data import images
+from mnistctl.data import imageread
 from mnistctl.data.images import load_digit
 from mnistctl.errors import UserError
 
@@ -54,7 +54,7 @@ def expected(tmp_path: Path) -> np.ndarray:
 @pytest.fixture(autouse=True)
 def short_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     # raising=False: on code without the limits the tests fail on behaviour, not on setup.
-    monkeypatch.setattr(images, "READ_TIMEOUT_S", 1.0, raising=False)
+    monkeypatch.setattr(imageread, "READ_TIMEOUT_S", 1.0, raising=False)
 
 
 def user_error(result: object, *fragments: str) -> UserError:
@@ -183,7 +183,7 @@ def test_writer_that_never_closes_times_out(fifo: Path) -> None:
 
 
 def test_fifo_with_too_much_data(fifo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_STREAM_BYTES", 100_000, raising=False)
+    monkeypatch.setattr(imageread, "MAX_STREAM_BYTES", 100_000, raising=False)
     writer = Writer(fifo, PNG + bytes(200_000))
     result = within_watchdog(lambda: load_digit(fifo))
     writer.release()
@@ -193,7 +193,7 @@ def test_fifo_with_too_much_data(fifo: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_fifo_with_exactly_the_limit_is_read(
     fifo: Path, monkeypatch: pytest.MonkeyPatch, expected: np.ndarray
 ) -> None:
-    monkeypatch.setattr(images, "MAX_STREAM_BYTES", len(PNG), raising=False)
+    monkeypatch.setattr(imageread, "MAX_STREAM_BYTES", len(PNG), raising=False)
     writer = Writer(fifo, PNG)
     out = within_watchdog(lambda: load_digit(fifo))
     writer.release()
@@ -216,7 +216,7 @@ def test_fifo_with_text(fifo: Path) -> None:
 
 
 def test_dev_zero_stops_at_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_STREAM_BYTES", 1 << 20, raising=False)
+    monkeypatch.setattr(imageread, "MAX_STREAM_BYTES", 1 << 20, raising=False)
     result = within_watchdog(lambda: load_digit("/dev/zero"))
     user_error(result, "/dev/zero: image is too large", "more than 1,048,576 bytes")
 

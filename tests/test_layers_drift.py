@@ -1,8 +1,8 @@
 """The layer and option tables against Keras itself, and the committed schema against the tables.
 
-``layers.py`` and ``options.py`` restate a few facts about Keras (argument names and defaults,
-activation, initializer, optimizer and loss names); these tests fail as soon as a Keras upgrade
-makes one of them untrue.
+The layer table (``spec/layers/``) and ``options.py`` restate a few facts about Keras (argument
+names and defaults, activation, initializer, optimizer and loss names); these tests fail as soon
+as a Keras upgrade makes one of them untrue.
 """
 
 from __future__ import annotations

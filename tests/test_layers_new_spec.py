@@ -114,7 +114,7 @@ def test_summary_of_every_new_layer_matches_keras(cli: Any, tmp_path: Path) -> N
 
 
 def test_model_graph_plot_draws_every_new_layer(tmp_path: Path) -> None:
-    from mnistctl.ui.plots import plot_model_graph
+    from mnistctl.plots import plot_model_graph
 
     spec = load_spec(_write(tmp_path, EVERY_NEW_LAYER))
     layers = spec.info.to_json(spec.name)["layers"]

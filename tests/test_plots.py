@@ -1,4 +1,4 @@
-"""Tests for mnistctl.ui.plots as a whole: the public API, valid PNGs, atomic writes, and
+"""Tests for mnistctl.plots as a whole: the public API, valid PNGs, atomic writes, and
 that the light path (CLI, terminal renderers) never imports matplotlib.
 
 The content of each figure is tested in test_plots_<kind>.py, on the Figure itself."""
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mnistctl import plots
 from mnistctl.errors import UserError
-from mnistctl.ui import plots
-from mnistctl.ui.plots import common
+from mnistctl.plots import common
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HISTORY = {"loss": [0.6, 0.3, 0.2], "val_loss": [0.35, 0.25, 0.24]}
@@ -182,7 +182,7 @@ def test_light_path_does_not_import_matplotlib() -> None:
         import mnistctl.ui.results, mnistctl.ui.tables, mnistctl.ui.errors
         leaked = sorted(m for m in sys.modules if m.split(".")[0] == "matplotlib")
         assert not leaked, leaked[:5]
-        assert "mnistctl.ui.plots" not in sys.modules
+        assert "mnistctl.plots" not in sys.modules
         """
     )
 
@@ -195,7 +195,7 @@ def test_plotting_is_pyplot_free(tmp_path: Path) -> None:
         from pathlib import Path
         import matplotlib
         backend = matplotlib.rcParams._get_backend_or_none()
-        import mnistctl.ui.plots as plots
+        import mnistctl.plots as plots
         plots.plot_learning_curves({{"loss": [1.0, 0.5]}}, Path({str(tmp_path)!r}) / "c.png")
         assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
         assert matplotlib.rcParams._get_backend_or_none() == backend, "backend changed"

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnistctl.ui.plots import build_confusion_matrix_figure, plot_confusion_matrix
-from mnistctl.ui.plots.confusion import ZERO_COLOUR
+from mnistctl.plots import build_confusion_matrix_figure, plot_confusion_matrix
+from mnistctl.plots.confusion import ZERO_COLOUR
 
 RAW = [[5, 1, 0], [0, 7, 2], [1, 0, 0]]  # the last class is never predicted correctly
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.ticker import PercentFormatter
 
-from mnistctl.ui.plots import build_learning_curves_figure, plot_learning_curves
+from mnistctl.plots import build_learning_curves_figure, plot_learning_curves
 
 INF, NAN = math.inf, math.nan
 HISTORY = {

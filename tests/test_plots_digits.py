@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnistctl.ui.plots import build_misclassified_figure, plot_misclassified
+from mnistctl.plots import build_misclassified_figure, plot_misclassified
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]  # fmt: skip

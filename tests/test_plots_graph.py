@@ -13,10 +13,10 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
-from mnistctl.ui.plots import build_model_graph_figure, plot_model_graph
-from mnistctl.ui.plots.common import DPI, MAX_PIXELS
-from mnistctl.ui.plots.graph_draw import ROW_H, box_colour, format_shape
-from mnistctl.ui.plots.graph_layout import crossings, isotonic, layout_graph
+from mnistctl.plots import build_model_graph_figure, plot_model_graph
+from mnistctl.plots.common import DPI, MAX_PIXELS
+from mnistctl.plots.graph_draw import ROW_H, box_colour, format_shape
+from mnistctl.plots.graph_layout import crossings, isotonic, layout_graph
 
 
 def layer(name: str, kind: str, shape: list[Any], params: Any, inputs: Any) -> dict[str, Any]:

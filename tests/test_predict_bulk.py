@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import procs_tasks
 import pytest
 from helpers import (
     CONV_SPEC,
@@ -32,6 +33,7 @@ from mnistctl.data import imagesets
 from mnistctl.data.images import load_digit
 from mnistctl.data.imagesets import Preparation, expand_images, prepare_images
 from mnistctl.errors import UserError
+from mnistctl.procs.worker import Worker
 
 # A small convnet, so that batched convolutions are compared with one picture at a time too.
 
@@ -201,26 +203,22 @@ def test_pipes_are_read_here_among_many_files(tmp_path: Path) -> None:
 def test_without_worker_processes_everything_is_prepared_here(
     mixed_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_processes() -> Any:
+    def no_processes(*args: Any, **kwargs: Any) -> Any:
         raise OSError("no processes")
 
-    monkeypatch.setattr(imagesets, "_spawn_worker", no_processes)
+    monkeypatch.setattr(Worker, "start", no_processes)
     items = expand_images([mixed_folder])
     batch = prepare_images(items, workers=4)
     assert np.array_equal(batch.digits, prepare_images(items, workers=1).digits)
     assert len(batch.errors) == 4
 
 
+@pytest.mark.slow  # starts worker processes
 def test_the_files_of_a_worker_that_dies_are_prepared_here(
     mixed_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dying_worker() -> subprocess.Popen[bytes]:
-        code = "import sys; sys.stdin.buffer.read(1); sys.exit(3)"
-        return subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-
-    monkeypatch.setattr(imagesets, "_spawn_worker", dying_worker)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # workers find procs_tasks
+    monkeypatch.setattr(imagesets, "_chunk_preparer", procs_tasks.exits)  # ends on a chunk
     items = expand_images([mixed_folder])
     batch = prepare_images(items, workers=2)
     assert np.array_equal(batch.digits, prepare_images(items, workers=1).digits)
@@ -229,15 +227,13 @@ def test_the_files_of_a_worker_that_dies_are_prepared_here(
     ]
 
 
+@pytest.mark.slow  # starts worker processes
 def test_leaving_early_stops_the_workers(mixed_folder: Path) -> None:
     with Preparation(expand_images([mixed_folder]), workers=2) as preparation:
-        procs = [proc for proc, _ in preparation._workers]
-        assert procs
-    assert all(proc.poll() is not None for proc in procs)
-
-
-def test_cpu_count() -> None:
-    assert 1 <= imagesets.cpu_count() <= (os.cpu_count() or 1)
+        assert preparation._pool is not None
+        pids = preparation._pool.pids
+        assert pids
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
 # --- through the command -----------------------------------------------------------------------
@@ -289,6 +285,31 @@ def test_predict_a_folder_of_300_digits(conv_run: Path, tmp_path: Path) -> None:
     )
 
 
+def test_a_script_without_a_main_guard_predicts_many_pictures_once(
+    conv_run: Path, tmp_path: Path
+) -> None:
+    """The Python API from a script with no ``if __name__ == "__main__":``: the pictures are
+    prepared in worker processes that run nothing of the script again."""
+    files = digits(tmp_path / "d", 2 * imagesets.PARALLEL_MIN)
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "import mnistctl\n"
+        "print('the script ran', flush=True)\n"
+        "probabilities = mnistctl.open_run(sys.argv[1]).predict(sys.argv[2:])\n"
+        "print(len(probabilities.labels), flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), str(conv_run), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["the script ran", str(len(files))], done.stdout
+
+
 def test_every_bad_file_is_reported_in_order(
     conv_run: Path, mixed_folder: Path, tmp_path: Path
 ) -> None:
@@ -328,34 +349,34 @@ def test_an_empty_folder_alone_is_one_located_line(conv_run: Path, tmp_path: Pat
 
 
 def test_fast_statistics_are_numpys_to_the_bit() -> None:
-    from mnistctl.data import digitprep
+    from mnistctl.data import digitink, rowstats
 
     rng = np.random.default_rng(0)
     for n in [*range(1, 40), 784, 12_544, 70_001]:
         a = rng.random(n) if n % 3 else np.round(rng.random(n) * 8) / 8  # ties too
         for q in (25.0, 50.0, 75.0, 90.0, 100.0):
-            assert digitprep.percentile(a, q) == float(np.percentile(a, q)), (n, q)
-        assert digitprep.median(a) == float(np.median(a)), n
+            assert rowstats.percentile(a, q) == float(np.percentile(a, q)), (n, q)
+        assert rowstats.median(a) == float(np.median(a)), n
     rows = rng.random((37, 196))
     rows[::3] = np.round(rows[::3] * 4) / 4
     for q in (25.0, 50.0, 75.0, 90.0):
         expected = np.percentile(rows, q, axis=1).tobytes()
-        assert digitprep.percentile_rows(rows, q).tobytes() == expected
-        assert digitprep._sorted_percentiles(np.sort(rows, axis=1), q).tobytes() == expected
+        assert rowstats.percentile_rows(rows, q).tobytes() == expected
+        assert rowstats.sorted_percentiles(np.sort(rows, axis=1), q).tobytes() == expected
     for width in (195, 196):
-        assert digitprep.median_rows(rows[:, :width]).tobytes() == (
+        assert rowstats.median_rows(rows[:, :width]).tobytes() == (
             np.median(rows[:, :width], axis=1).tobytes()
         )
     grid = rng.random((5, 7))
     padded = np.pad(grid, 1, mode="reflect", reflect_type="odd")
-    assert digitprep._pad_odd(grid).tobytes() == padded.tobytes()
-    assert digitprep._pad_odd(np.stack([grid, grid])).tobytes() == np.stack([padded] * 2).tobytes()
+    assert digitink._pad_odd(grid).tobytes() == padded.tobytes()
+    assert digitink._pad_odd(np.stack([grid, grid])).tobytes() == np.stack([padded] * 2).tobytes()
 
 
 def test_row_statistics_are_those_of_each_row_alone() -> None:
     """Histograms (for Otsu's threshold), percentiles of chosen pixels and zero medians, for
     many pictures at once: numpy's numbers for each picture alone."""
-    from mnistctl.data import digitprep
+    from mnistctl.data import rowstats
 
     rng = np.random.default_rng(1)
     for width in (784, 5000):  # sorted rows, and one row at a time
@@ -366,18 +387,18 @@ def test_row_statistics_are_those_of_each_row_alone() -> None:
         ink[4] = rng.integers(0, 257, width) * (0.7 / 256)  # on (or a rounding off) every edge
         ink[4, 0] = 0.7
         inked = ink.max(axis=1) > 0
-        hist, edges = digitprep._histograms(ink[inked], 256, ink[inked].max(axis=1))
+        hist, edges = rowstats.histograms(ink[inked], 256, ink[inked].max(axis=1))
         for row, h, e in zip(ink[inked], hist, edges, strict=True):
             ref_hist, ref_edges = np.histogram(row, bins=256, range=(0.0, row.max()))
             assert np.array_equal(h, ref_hist) and e.tobytes() == ref_edges.tobytes()
         chosen = ink > 0.3
-        got = digitprep._percentiles_where(ink, chosen, 90.0)
+        got = rowstats.percentiles_where(ink, chosen, 90.0)
         for i, row in enumerate(ink):
             if chosen[i].any():
                 assert got[i] == float(np.percentile(row[chosen[i]], 90.0)), (width, i)
             else:
                 assert np.isnan(got[i])
-        zero = digitprep._zero_median(np.vstack([ink, ink - 0.5]))
+        zero = rowstats.zero_median(np.vstack([ink, ink - 0.5]))
         assert zero.tolist() == [
             bool(np.median(row) == 0.0 and row.min() >= 0.0) for row in np.vstack([ink, ink - 0.5])
         ]
@@ -409,23 +430,17 @@ def test_batched_answers_equal_one_at_a_time_with_a_last_partial_batch(
 # --- the workers ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts worker processes
 def test_the_last_worker_starts_when_the_result_is_wanted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """All workers but one start at once; the last when ``result()`` is called and chunks are
     still waiting (the caller's own work, such as importing TensorFlow, is done then)."""
-    started: list[int] = []
-    spawn = imagesets._spawn_worker
-
-    def counted() -> subprocess.Popen[bytes]:
-        started.append(1)
-        return spawn()
-
-    monkeypatch.setattr(imagesets, "_spawn_worker", counted)
     monkeypatch.setattr(imagesets, "CHUNK_MIN", 4)
     files = digits(tmp_path / "d", imagesets.PARALLEL_MIN)
     with Preparation(files, workers=2) as preparation:
-        assert len(started) == 1
+        pool = preparation._pool
+        assert pool is not None and len(pool.pids) == 1
         batch = preparation.result()
-    assert len(started) == 2  # 16 chunks of 4: most still waiting when result() was called
+    assert len(pool.pids) == 2  # 16 chunks of 4: most still waiting when result() was called
     assert np.array_equal(batch.digits, prepare_images(files, workers=1).digits)

@@ -37,9 +37,9 @@ from helpers import (
 from PIL import Image
 from rich.console import Console
 
-from mnistctl.commands import serve as serve_command
 from mnistctl.commands.common import open_run
 from mnistctl.data.images import digit_from_bytes, load_digit
+from mnistctl.serve import command as serve_command
 from mnistctl.serve.app import create_app
 from mnistctl.serve.batcher import Batcher
 from mnistctl.serve.limits import MAX_BODY_BYTES, MAX_PIXELS, Limits
@@ -306,8 +306,8 @@ def test_decoding_too_long_is_refused_and_its_worker_replaced(served: ServedMode
     buf = io.BytesIO()  # 25 megapixels of colour blobs: seconds to prepare
     Image.fromarray(blobs * 255, mode="L").convert("RGB").save(buf, "PNG", compress_level=1)
     slow = buf.getvalue()
-    # 0.45 s to prepare on this project's 2-core machine: a limit well below it, and well above
-    # the few milliseconds of the small digits that follow
+    # a limit well below the time it takes to prepare, and well above that of the small
+    # digits that follow
     app = create_app(served, limits=Limits(decode_s=0.15), prepare_workers=2)
     preparers = app.state.preparers
     before = set(preparers.pids)
@@ -531,7 +531,8 @@ def running(pid: int) -> bool:
 
 
 def preparation_workers(server_pid: int) -> list[int]:
-    """The ``mnistctl.serve.worker`` processes that ``server_pid`` started."""
+    """The preparation workers (``python -P -m mnistctl.procs mnistctl.serve.worker:...``)
+    that ``server_pid`` started."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -539,7 +540,7 @@ def preparation_workers(server_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
-        if parent == server_pid and b"mnistctl.serve.worker" in command:
+        if parent == server_pid and b"mnistctl.serve.worker:preparation" in command:
             found.append(int(entry.name))
     return found
 

@@ -236,6 +236,6 @@ def test_expect_header_forms(tmp_path: Path) -> None:
     ],
 )
 def test_format_shape(shape: Any, batch: bool, text: str) -> None:
-    from mnistctl.spec.model import format_shape
+    from mnistctl.formatting import format_shape
 
     assert format_shape(shape, batch=batch) == text

@@ -23,8 +23,7 @@ or matplotlib; training, evaluating, predicting, plotting and ``Spec.build`` do.
 
 from mnistctl.api.common import Error, ImageInput
 from mnistctl.api.runs import Probabilities, Run, open_run, resume, train
-from mnistctl.api.specs import ModelSummary, load_data, load_spec
-from mnistctl.spec import Spec
+from mnistctl.api.specs import ModelSummary, Spec, load_data, load_spec
 
 __all__ = [
     "Error",

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from mnistctl.api.specs import Spec, api_spec
 from mnistctl.errors import UserErrors
-from mnistctl.spec import Spec
+from mnistctl.spec import Spec as SpecLanguageSpec
 from mnistctl.spec import load_spec as _load_spec
 
 if TYPE_CHECKING:
@@ -38,7 +39,9 @@ restores the best weights), as the CLI's ``--checkpoint``."""
 
 
 @_user_errors
-def train(spec: Spec | PathArg, data: PathArg | None = None, runs_dir: PathArg = "runs") -> Run:
+def train(
+    spec: SpecLanguageSpec | PathArg, data: PathArg | None = None, runs_dir: PathArg = "runs"
+) -> Run:
     """Build, compile and fit ``spec`` (a loaded ``Spec`` or a spec file) as ``mnistctl train``
     does, into a new run directory under ``runs_dir``; returns the ``Run``.
 
@@ -48,7 +51,7 @@ def train(spec: Spec | PathArg, data: PathArg | None = None, runs_dir: PathArg =
     in flight, keeps the finished epochs and raises ``KeyboardInterrupt``; ``resume()``
     continues the run.
     """
-    loaded = spec if isinstance(spec, Spec) else _load_spec(Path(spec), ())
+    loaded = spec if isinstance(spec, SpecLanguageSpec) else _load_spec(Path(spec), ())
     with _tensorflow(), _keras_policy_kept():
         from mnistctl.commands.train import train_loaded
 
@@ -166,7 +169,7 @@ class Run:
         it."""
         from mnistctl.runs import layout
 
-        return layout.load_run_spec(self._run_dir)
+        return api_spec(layout.load_run_spec(self._run_dir))
 
     @property
     def name(self) -> str:

@@ -1,8 +1,9 @@
-"""Specs and data in the Python API: ``load_spec``, the summary as a rich renderable,
-``load_data``."""
+"""Specs and data in the Python API: ``load_spec``, ``Spec`` (the spec language's resolved
+spec, with ``build()`` and ``summary()``), the summary as a rich renderable, ``load_data``."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -13,13 +14,7 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.jupyter import JupyterMixin
 from rich.text import Text
 
-from mnistctl.spec import Spec
-from mnistctl.spec import load_spec as _load_spec
-
-if TYPE_CHECKING:
-    from mnistctl.spec.model import ModelInfo
-    from mnistctl.spec.plan import TrainingPlan
-
+from mnistctl import spec as spec_language
 from mnistctl.api.common import (
     PathArg,
     Split,
@@ -27,6 +22,12 @@ from mnistctl.api.common import (
     _tensorflow,
     _user_errors,
 )
+
+if TYPE_CHECKING:
+    import keras
+
+    from mnistctl.spec.model import ModelInfo
+    from mnistctl.spec.plan import TrainingPlan
 
 # --- specs -------------------------------------------------------------------------------------
 
@@ -39,7 +40,51 @@ def load_spec(path: PathArg, overrides: Sequence[str] | Mapping[str, Any] = ()) 
     (each value parsed as YAML), or a mapping ``{"train.epochs": 2}``. Raises ``Error`` listing
     every problem found, each with its place.
     """
-    return _load_spec(Path(path), _override_list(overrides))
+    return api_spec(spec_language.load_spec(Path(path), _override_list(overrides)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec(spec_language.Spec):
+    """A resolved spec (every default filled in, every check passed), as ``load_spec`` and
+    ``Run.spec`` give it: the spec language's ``Spec`` with what a notebook asks of it; equal to
+    the spec language's ``Spec`` of the same fields."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, spec_language.Spec):
+            return NotImplemented
+        return all(
+            getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(self)
+        )
+
+    __hash__ = spec_language.Spec.__hash__
+
+    def build(self) -> keras.Model:
+        """The spec's Keras functional model, as ``train`` builds it (not compiled).
+
+        Imports TensorFlow on first use (its native log lines kept off the terminal, as the
+        CLI keeps them)."""
+        from mnistctl.ml.native_log import native_stderr_to_log
+
+        with native_stderr_to_log():
+            from mnistctl.ml.builder import build_model
+
+            return build_model(self)
+
+    def summary(self) -> ModelSummary:
+        """Per-layer output shapes and parameter counts, as ``mnistctl summary`` shows them:
+        a rich renderable that shows itself in Jupyter (``str()`` is the text table,
+        ``to_json()`` the ``summary --json`` document). Never imports TensorFlow."""
+        from mnistctl.commands.summary import summarize
+
+        result = summarize(self)
+        return ModelSummary(result.name, result.info, result.plan)
+
+
+def api_spec(spec: spec_language.Spec) -> Spec:
+    """``spec`` as the API's ``Spec`` (the same fields)."""
+    if isinstance(spec, Spec):
+        return spec
+    return Spec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)})
 
 
 def _override_list(overrides: Sequence[str] | Mapping[str, Any]) -> list[str]:
@@ -80,11 +125,10 @@ class ModelSummary(JupyterMixin):
 
     def to_json(self) -> dict[str, Any]:
         """``{"name", "layers": [{"name", "type", "output_shape", "params"}], "total_params",
-        "training"}``."""
-        return {
-            **self.info.to_json(self.name),
-            "training": self.plan.to_json() if self.plan else None,
-        }
+        "training"}``: the ``summary --json`` document."""
+        from mnistctl.commands.summary import SummaryResult
+
+        return SummaryResult(self.name, self.info, self.plan).to_json()
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from mnistctl.ui.tables import render_summary

@@ -29,7 +29,7 @@ def serve(
     """A local web page to draw a digit and watch the model read it, and a JSON API."""
 
     def body() -> None:
-        from mnistctl.commands.serve import open_serving
+        from mnistctl.serve.command import open_serving
         from mnistctl.serve.server import Terminated
         from mnistctl.ui.console import stderr_console
         from mnistctl.ui.serve_view import render_serving

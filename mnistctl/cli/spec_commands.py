@@ -42,17 +42,17 @@ def summary(
     json_: JsonOpt = False,
 ) -> None:
     """Per-layer output shapes and parameter counts, like Keras's model.summary()."""
+    from mnistctl.commands.summary import summarize
     from mnistctl.spec import load_spec
     from mnistctl.ui.console import print_json, stdout_console
     from mnistctl.ui.tables import render_summary
 
     def run() -> None:
-        loaded = load_spec(spec, set_ or [])
-        summary = loaded.summary()
+        summary = summarize(load_spec(spec, set_ or []))
         if json_:
             print_json(summary.to_json())
         else:
-            render_summary(loaded.name, loaded.info, stdout_console(), summary.plan)
+            render_summary(summary.name, summary.info, stdout_console(), summary.plan)
 
     guard(run, json_=json_)
 

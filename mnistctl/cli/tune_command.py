@@ -56,7 +56,7 @@ def tune(
         raise usage_error("--worker is set by tune itself")
 
     def run() -> int:
-        from mnistctl.commands.tune import TuneRequest, tune_spec, tune_worker
+        from mnistctl.tune.command import TuneRequest, tune_spec, tune_worker
         from mnistctl.ui.console import print_json, stderr_console, stdout_console
         from mnistctl.ui.tune_view import QuietWatcher, TuneView, render_tune
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mnistctl.data.mnist import class_names
 from mnistctl.errors import Location, UserError
 from mnistctl.runs import layout
 from mnistctl.runs.atomic import read_json
 from mnistctl.runs.catalog import RunInfo, read_run
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.spec import Spec
-from mnistctl.spec.model import class_names
 
 
 class _Absent:
@@ -129,7 +129,7 @@ def compare_runs(
         f1, note = _per_class_f1(info, label, len(names), data, warnings)
         compared.append(ComparedRun(info, label, history, f1, note))
     figure = _figure_path(output, runs_dir, dirs[0])
-    from mnistctl.ui.plots import plot_compare
+    from mnistctl.plots import plot_compare
 
     plot_compare([(r.label, r.history) for r in compared], figure)
     differences = spec_differences([s.resolved_dict() for s in specs], show_all=show_all)

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from mnistctl.commands.common import open_run
+from mnistctl.data.mnist import class_names
 from mnistctl.ml.evaluation import confusion_matrix, on_test_set, per_class
 from mnistctl.phases import mark
 from mnistctl.runs.atomic import write_json
 from mnistctl.runs.layout import Checkpoint
-from mnistctl.spec.model import class_names
 
 
 @dataclass(frozen=True)

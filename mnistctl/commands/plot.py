@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 
 from mnistctl.commands.common import open_run
+from mnistctl.data.mnist import class_names
 from mnistctl.ml.evaluation import confusion_matrix, on_test_set
-from mnistctl.runs import layout
-from mnistctl.runs.history import history_columns, read_history
-from mnistctl.spec.model import class_names
-from mnistctl.ui.plots import (
+from mnistctl.plots import (
     plot_confusion_matrix,
     plot_learning_curves,
     plot_misclassified,
     plot_model_graph,
 )
+from mnistctl.runs import layout
+from mnistctl.runs.history import history_columns, read_history
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.imagesets import Preparation, expand_images
+from mnistctl.data.mnist import class_names
 from mnistctl.errors import UserErrors
 from mnistctl.phases import mark
-from mnistctl.spec.model import class_names
 from mnistctl.startup import heavy_imports
 
 if TYPE_CHECKING:

@@ -393,7 +393,7 @@ def _result(
 
 def _plot_curves(job: Job, reporter: Reporter) -> Path | None:
     """The learning curves of a finished run; the run is complete without them (a warning)."""
-    from mnistctl.ui.plots import plot_learning_curves
+    from mnistctl.plots import plot_learning_curves
 
     try:
         return plot_learning_curves(

@@ -2,6 +2,7 @@
 
 ``datasets.load_dataset`` reads a data set (``npz.py``, ``idx.py``, ``keras_cache.py``) and
 checks its arrays (``arrays.py``); ``files.py`` opens data files safely. ``images.load_digit``
-reads a user's picture (``streams.py`` for pipes) and ``images.prepare_digit`` makes it
-MNIST-like (``digitprep.py``, ``digitcrop.py``).
+reads a user's picture (``imageread.py``: opening and decoding it safely, ``streams.py`` for
+pipes) and ``digitprep.prepare_digit`` makes it MNIST-like (``digitgray.py``, ``digitink.py``,
+``digitcrop.py``, on ``rowstats.py``; ``imageerrors.py``: the refusals callers tell apart).
 """

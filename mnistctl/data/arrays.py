@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mnistctl.data.mnist import NUM_CLASSES
 from mnistctl.errors import Location, UserError
-from mnistctl.spec.model import NUM_CLASSES, format_shape
+from mnistctl.formatting import format_shape
 
 __all__ = [
     "ALIGNMENT",

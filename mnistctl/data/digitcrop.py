@@ -1,4 +1,4 @@
-"""Steps 5 to 7 of preparing a digit (see ``images.py``): keep the digit, fit it, centre it.
+"""Steps 5 to 7 of preparing a digit (see ``digitprep.py``): keep the digit, fit it, centre it.
 
 Connected pieces of ink decide what is the digit and what are specks (``digit_crops``, for
 many pictures of one size at once, with one vectorised labelling of all their pieces); the
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mnistctl.data.digitprep import FloatArray, no_digit
+from mnistctl.data.imageerrors import no_digit
+from mnistctl.data.rowstats import FloatArray
 
 __all__ = ["BOX", "SIZE", "box_size", "centre_into", "digit_crops", "fit_box", "stroke_width"]
 

@@ -27,7 +27,7 @@ from mnistctl.data.files import (
     too_large,
 )
 from mnistctl.errors import Location, UserError
-from mnistctl.spec.model import format_shape
+from mnistctl.formatting import format_shape
 
 __all__ = ["IDX_DTYPES", "IDX_NAMES", "find_idx_files", "read_idx"]
 

@@ -8,37 +8,30 @@ else is taken as it is.
 ``Preparation`` runs ``load_digit`` on each file in worker processes (``load_digits`` on a
 chunk of files: the same results, prepared in batches) and gathers the 28x28 results in
 order, with every file's problem. Processes, not threads: the work is many small numpy and
-Pillow calls that hold the GIL (two threads were slower than one, measured). Each worker is a
-fresh Python (``serve_worker``), neither a fork of this process, which may have started
-TensorFlow's threads, nor a multiprocessing child, which would import the caller's main script
-again; it is sent absolute paths, a chunk ahead of the one it works on, through a pipe, and
-sends back only the prepared digits (3 KB each) and the problems.
+Pillow calls that hold the GIL (two threads were slower than one). The workers are
+``mnistctl.procs``'s pool (``procs/pool.py``): fresh interpreters, sent absolute paths, a chunk
+ahead of the one they work on, that send back only the prepared digits (3 KB each) and the
+problems.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
 import glob
 import os
-import pickle
-import queue
-import signal
 import stat
-import subprocess
-import sys
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.images import load_digits
 from mnistctl.errors import Location, UserError
+from mnistctl.procs import usable_cpus
+from mnistctl.procs.pool import Pool
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -46,7 +39,6 @@ __all__ = [
     "ImageBatch",
     "Item",
     "Preparation",
-    "cpu_count",
     "expand_images",
     "prepare_images",
 ]
@@ -69,8 +61,8 @@ LATE_MIN = 2  # chunks still waiting when result() is called for the last worker
 WORKER_ENV = {
     **dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"),
     # glibc gives the memory of a large array back to the system when it is freed, and
-    # faults it in again for the next (slow on virtual machines: 5 us a page here, and
-    # preparing a batch of pictures churns through megabytes); workers keep it instead.
+    # faults it in again for the next (slow on virtual machines, and preparing a batch of
+    # pictures churns through megabytes); workers keep it instead.
     "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20),
     "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
 }
@@ -189,16 +181,6 @@ class ImageBatch:
     errors: list[UserError]
 
 
-def cpu_count() -> int:
-    """The CPUs this process may run on."""
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counter is not None:
-        return int(counter() or 1)
-    with contextlib.suppress(AttributeError, OSError):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
 def prepare_images(items: Sequence[Item], *, workers: int | None = None) -> ImageBatch:
     """``load_digit`` on every file among ``items``, in parallel (see ``Preparation``)."""
     with Preparation(items, workers=workers) as preparation:
@@ -210,10 +192,10 @@ class Preparation:
     other work meanwhile; ``result()`` waits and gathers. Use it in a ``with`` block: leaving
     it early stops the workers.
 
-    With PARALLEL_MIN files or more and ``workers`` (default ``cpu_count()``) above 1, regular
-    files go to that many worker processes, in chunks: all but one start at once, the last
-    when ``result()`` is called if LATE_MIN chunks or more are still waiting then (until then
-    this process is busy on a core of its own: ``predict`` imports TensorFlow meanwhile,
+    With PARALLEL_MIN files or more and ``workers`` (default ``usable_cpus()``) above 1,
+    regular files go to that many worker processes, in chunks: all but one start at once, the
+    last when ``result()`` is called if LATE_MIN chunks or more are still waiting then (until
+    then this process is busy on a core of its own: ``predict`` imports TensorFlow meanwhile,
     which the pictures of a folder often take less time than). Anything else (pipes, devices,
     paths under /dev and /proc, whose meaning is this process's) is read here, as is every
     file when workers cannot start, and the files of a worker that died.
@@ -223,11 +205,10 @@ class Preparation:
         self._items = list(items)
         self._paths = {i: item for i, item in enumerate(self._items) if isinstance(item, Path)}
         self._chunks: list[list[int]] = []  # positions in items
-        self._done: dict[int, _Done] = {}  # by chunk
-        self._todo: queue.SimpleQueue[int] = queue.SimpleQueue()  # chunks nobody has taken
-        self._workers: list[tuple[subprocess.Popen[bytes], threading.Thread]] = []
+        self._done: list[Future[_Done]] = []  # by chunk
+        self._pool: Pool | None = None
         remote = [i for i, path in self._paths.items() if _worker_can_read(path)]
-        count = cpu_count() if workers is None else workers
+        count = usable_cpus() if workers is None else workers
         self._late = 0  # workers to start in result()
         if count > 1 and len(remote) >= PARALLEL_MIN:
             self._start(remote, count)
@@ -240,68 +221,22 @@ class Preparation:
 
     def close(self) -> None:
         """Stop the workers (what they are preparing is dropped)."""
-        for proc, _ in self._workers:
-            with contextlib.suppress(OSError):
-                proc.kill()
-        for proc, thread in self._workers:
-            thread.join()
-            proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None:
-                    pipe.close()
-        self._workers = []
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def _start(self, files: list[int], workers: int) -> None:
         size = max(CHUNK_MIN, min(CHUNK_MAX, len(files) // (workers * 8)))
         self._chunks = [files[at : at + size] for at in range(0, len(files), size)]
-        for k in range(len(self._chunks)):
-            self._todo.put(k)
         count = min(workers, len(self._chunks))
         self._late = 1 if count > 1 else 0
-        self._spawn(count - self._late)
-
-    def _spawn(self, count: int) -> None:
-        """Start ``count`` workers, each fed by a thread of this process."""
-        for _ in range(count):
-            try:
-                proc = _spawn_worker()
-            except OSError:  # no processes here: what is left is prepared here
-                break
-            thread = threading.Thread(target=self._feed, args=(proc,), daemon=True)
-            thread.start()
-            self._workers.append((proc, thread))
-
-    def _feed(self, proc: subprocess.Popen[bytes]) -> None:
-        """Keep IN_FLIGHT chunks sent to one worker until none is left or it is gone (the
-        next is waiting in its pipe when it finishes one, even if this thread is slow to
-        run: ``import tensorflow`` holds the interpreter for up to a second at a time)."""
-        assert proc.stdin is not None and proc.stdout is not None
-        sent: collections.deque[int] = collections.deque()
-        while True:
-            try:
-                while len(sent) < IN_FLIGHT and (k := self._next()) is not None:
-                    pickle.dump(
-                        [os.path.abspath(self._paths[i]) for i in self._chunks[k]], proc.stdin
-                    )
-                    proc.stdin.flush()
-                    sent.append(k)
-                if not sent:
-                    break
-                self._done[sent[0]] = pickle.load(proc.stdout)
-                sent.popleft()
-            except Exception:  # the worker died (killed, out of memory?): left for here
-                for k in sent:
-                    self._todo.put(k)
-                break
-        with contextlib.suppress(OSError):
-            proc.stdin.close()  # the worker's end of input: it exits
-
-    def _next(self) -> int | None:
-        """A chunk nobody has taken, or None."""
-        try:
-            return self._todo.get_nowait()
-        except queue.Empty:
-            return None
+        self._pool = Pool(
+            _chunk_preparer, workers=count - self._late, in_flight=IN_FLIGHT, env=WORKER_ENV
+        )
+        self._done = [
+            self._pool.submit([os.path.abspath(self._paths[i]) for i in chunk])
+            for chunk in self._chunks
+        ]
 
     def result(self) -> ImageBatch:
         """Wait for every file: the digits in order, and every problem in order."""
@@ -318,16 +253,16 @@ class Preparation:
                 else:
                     digits[slot[pos]] = digit
 
-        if self._late and self._todo.qsize() >= LATE_MIN:
-            self._spawn(self._late)
+        if self._pool is not None and self._late and self._pool.waiting >= LATE_MIN:
+            self._pool.add_workers(self._late)
         chunked = {pos for chunk in self._chunks for pos in chunk}
         here(pos for pos in self._paths if pos not in chunked)  # while the workers work
-        for _, thread in self._workers:
-            thread.join()
-        left = (k for k in range(len(self._chunks)) if k not in self._done)
-        here(pos for k in left for pos in self._chunks[k])  # no workers, or some died
-        for k, done in self._done.items():
-            chunk = self._chunks[k]
+        for chunk, future in zip(self._chunks, self._done, strict=True):
+            try:
+                done = future.result()
+            except Exception:  # no worker, it died (killed?), a bug there: done here instead
+                here(chunk)
+                continue
             digits[[slot[pos] for pos in chunk]] = done.digits
             for at, problem in done.errors:
                 errors[chunk[at]] = _relocated(problem, str(self._paths[chunk[at]]))
@@ -356,20 +291,6 @@ def _relocated(err: UserError, name: str) -> UserError:
     return dataclasses.replace(err, location=dataclasses.replace(err.location, file=name))
 
 
-def _spawn_worker() -> subprocess.Popen[bytes]:
-    """A fresh Python running ``serve_worker`` (not a fork: this process may have started
-    TensorFlow's threads; not multiprocessing: it would import the caller's main script)."""
-    if not sys.executable:
-        raise OSError("no Python executable to start")
-    code = f"import sys; sys.path[:0] = {sys.path!r}; import {__name__} as m; m.serve_worker()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env={**os.environ, **WORKER_ENV},
-    )
-
-
 # --- in the workers ----------------------------------------------------------------------------
 
 
@@ -379,29 +300,9 @@ class _Done:
     errors: list[tuple[int, UserError]]  # (index in the chunk, the problem)
 
 
-def serve_worker() -> None:
-    """A worker's life: read a list of paths (pickled) from stdin, write back their ``_Done``
-    (pickled) on stdout, until stdin ends. Ctrl-C is the parent's to handle. The answers are
-    written by a thread of their own, so that the next chunk is prepared while the parent is
-    slow to read one."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # nothing printed by accident can mix into the replies
-    outbox: queue.SimpleQueue[_Done | None] = queue.SimpleQueue()
-    writer = threading.Thread(target=_write_replies, args=(outbox, replies), daemon=True)
-    writer.start()
-    with contextlib.suppress(EOFError):  # the parent is done
-        while True:
-            outbox.put(_prepare_chunk(pickle.load(sys.stdin.buffer)))
-    outbox.put(None)
-    writer.join()
-
-
-def _write_replies(outbox: queue.SimpleQueue[_Done | None], replies: BinaryIO) -> None:
-    with contextlib.suppress(BrokenPipeError):  # the parent is gone
-        while (done := outbox.get()) is not None:
-            pickle.dump(done, replies)
-            replies.flush()
+def _chunk_preparer() -> Callable[[list[str]], _Done]:
+    """A worker's setup (``mnistctl.procs``): what it runs on each chunk of paths."""
+    return _prepare_chunk
 
 
 def _prepare_chunk(paths: list[str]) -> _Done:

@@ -1,5 +1,6 @@
 """The spec's callbacks (EarlyStopping, ReduceLROnPlateau), the run's best epoch, and the state
-both carry from one epoch to the next, so that a resumed run goes on exactly where it stopped.
+both carry from one epoch to the next, so that a resumed run goes on exactly where it stopped;
+and the first training step's start-up marks (``mnistctl/phases.py``) as a callback.
 
 Keras resets a callback's counters in ``on_train_begin``; a resumed run puts back the state
 saved after its last finished epoch (``state.json``), including EarlyStopping's best weights,
@@ -17,6 +18,7 @@ from typing import Any
 import keras
 
 from mnistctl.ml import objects
+from mnistctl.phases import enabled, mark
 from mnistctl.spec import Spec
 from mnistctl.spec.options import lower_is_better
 
@@ -113,3 +115,27 @@ class BestEpoch:
                 "value": float(value),
             }
         return improved
+
+
+class _FirstStep(keras.callbacks.Callback):  # type: ignore[misc]
+    """Marks ``fit_setup`` when the first batch starts (fit has made its iterator and
+    function) and ``first_step`` when it ends (traced and run)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen = False
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self._seen:
+            mark("fit_setup")
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self._seen:
+            self._seen = True
+            mark("first_step")
+
+
+def first_step_marks() -> list[keras.callbacks.Callback]:
+    """The callback when start-up marks are being taken, else nothing (so that training pays
+    no per-batch call for them)."""
+    return [_FirstStep()] if enabled() else []

@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.datasets import Dataset
+from mnistctl.data.mnist import NUM_CLASSES
 from mnistctl.ml import pipeline
 from mnistctl.spec import Spec
-from mnistctl.spec.model import NUM_CLASSES
 
 
 @dataclass(frozen=True)

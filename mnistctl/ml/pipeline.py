@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnistctl.spec.model import NUM_CLASSES
+from mnistctl.data.mnist import NUM_CLASSES
 
 if TYPE_CHECKING:
     import tensorflow as tf

@@ -18,13 +18,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnistctl.ml.precision_cache import Entry, PrecisionCache, now
 from mnistctl.ml.precision_measure import MeasureFailed, Measurement
+from mnistctl.procs import usable_cpus
 from mnistctl.spec import Spec
 
 # Leaving float32 takes a clear win: at least this many times float32's speed (median
@@ -110,13 +110,9 @@ def detect_machine() -> Machine:
             capability = (int(cap[0]), int(cap[1]))
         name = str(details.get("device_name") or gpus[0].name)
         return Machine("gpu", name, capability=capability, software=software)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 0
     name = _cpuinfo("model name") or "unknown CPU"
     flags = frozenset(cpu_flags() & set(CPU_FLAGS))
-    return Machine("cpu", name, flags, cores=cores, software=software)
+    return Machine("cpu", name, flags, cores=usable_cpus(), software=software)
 
 
 def candidates(machine: Machine) -> tuple[str, ...]:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from mnistctl.data.mnist import NUM_CLASSES
 from mnistctl.spec import Spec
-from mnistctl.spec.model import NUM_CLASSES
 
 BUDGET_S = 2.5  # timed steps, all precisions together; building and tracing come on top
 WINDOWS = 5  # timed windows per precision (the median is taken over them)

@@ -20,9 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnistctl import __version__
 from mnistctl.data.datasets import Dataset
-from mnistctl.ml import callbacks, phases, pipeline, tensorboard
+from mnistctl.ml import callbacks, pipeline, tensorboard
 from mnistctl.ml.builder import build_model
 from mnistctl.ml.compile import compile_model
 from mnistctl.ml.modelfile import load_model, save_model
@@ -33,6 +32,7 @@ from mnistctl.runs.layout import HISTORY
 from mnistctl.runs.record import History, RunRecord
 from mnistctl.runs.signals import Stop
 from mnistctl.spec import Spec
+from mnistctl.version import __version__
 
 
 class Reporter(Protocol):
@@ -120,7 +120,7 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
             # The spec's callbacks first, so that the recorder saves their state after they
             # saw the epoch; then the recorder: an epoch it refuses (interrupted, diverged)
             # never reaches the event files, so they hold no epoch that the record does not.
-            callbacks=[*own, recorder, board, *phases.first_step_marks()],
+            callbacks=[*own, recorder, board, *callbacks.first_step_marks()],
             shuffle=False,
         )
     finally:

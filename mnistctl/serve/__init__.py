@@ -1,6 +1,8 @@
 """``mnistctl serve``: a local web page to draw a digit and watch a run's model read it, and a
-small JSON API (FastAPI on uvicorn).
+small JSON API (FastAPI on uvicorn). An adapter over the commands (a run opened as
+``evaluate`` opens it), as ``cli/`` is.
 
+``command.py`` (the ``serve`` command: the port bound, the run opened, its model warmed up) ·
 ``model.py`` (the served model: one compiled inference function, and what ``/api/info`` says)
 · ``workers.py`` (the pictures are prepared in worker processes, each a ``worker.py``; one past
 the decoding time limit is killed and replaced) · ``batcher.py`` (requests that arrive

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from typing import Any, Protocol
 
@@ -91,6 +91,27 @@ def create_app(
         prepare_workers or default_workers(), max_pixels=limits.pixels, source=SOURCE
     )
     batcher = Batcher(model, max_batch=max_batch, wait_s=wait_s)
+    app = FastAPI(
+        title="mnistctl serve",
+        docs_url=None,  # the interactive docs load their scripts from a CDN: not offline
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=_lifespan(preparers, batcher),
+    )
+    app.state.preparers = preparers  # for tests: the workers' pids, how many were replaced
+    app.add_middleware(_SecurityHeaders)
+    app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
+    _add_pages(app, page, info)
+    _add_predict(app, limits, preparers, batcher)
+    _add_error_answers(app)
+    return app
+
+
+def _lifespan(
+    preparers: Preparers, batcher: Batcher
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the workers attached to its event loop; they and the batcher
+    closed when it stops."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -101,16 +122,11 @@ def create_app(
             batcher.close()
             preparers.close()
 
-    app = FastAPI(
-        title="mnistctl serve",
-        docs_url=None,  # the interactive docs load their scripts from a CDN: not offline
-        redoc_url=None,
-        openapi_url=None,
-        lifespan=lifespan,
-    )
-    app.state.preparers = preparers  # for tests: the workers' pids, how many were replaced
-    app.add_middleware(_SecurityHeaders)
-    app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
+    return lifespan
+
+
+def _add_pages(app: FastAPI, page: bytes, info: Mapping[str, Any]) -> None:
+    """``GET /`` (``page``), ``GET /healthz`` and ``GET /api/info`` (``info``)."""
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> Response:
@@ -123,6 +139,11 @@ def create_app(
     @app.get("/api/info")
     async def api_info() -> Response:
         return _json(info)
+
+
+def _add_predict(app: FastAPI, limits: Limits, preparers: Preparers, batcher: Batcher) -> None:
+    """``POST /api/predict``: the body within ``limits``, prepared by a worker, answered by
+    the batcher."""
 
     async def api_predict(request: Request) -> Response:
         # A plain Starlette endpoint: FastAPI's parameter machinery would cost more than the
@@ -156,9 +177,6 @@ def create_app(
         return Response(_dumps(answer), media_type="application/json")
 
     app.add_route("/api/predict", api_predict, methods=["POST"])
-
-    _add_error_answers(app)
-    return app
 
 
 def _dumps(body: Any) -> str:

@@ -4,7 +4,7 @@ for ``busy``, a 503: the request was fine, the server had no worker free for it)
 Everything is checked as early as it can be: the Content-Type before the body is read, the
 declared Content-Length before a byte of it is read, the body's size while it is read (a body
 without a length is kept no further than the limit), the picture's dimensions from its header
-before it is decoded (``data/images.py``), and the time its decoding and preparation take
+before it is decoded (``data/imageread.py``), and the time its decoding and preparation take
 (a worker process still at it then is killed: ``workers.py``).
 
 A refused body is still read and dropped, up to DRAIN_BYTES within DRAIN_S, before the answer
@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect
 
-from mnistctl.data.digitprep import no_digit
-from mnistctl.data.images import TOO_LARGE
+from mnistctl.data.imageerrors import TOO_LARGE, no_digit
 from mnistctl.errors import Location, UserError
 
 MAX_BODY_BYTES: int = 10 * 2**20

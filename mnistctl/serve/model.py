@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl import jsondata
+from mnistctl.data.mnist import class_names
 from mnistctl.serve.batcher import MAX_BATCH
-from mnistctl.spec.model import class_names
 
 if TYPE_CHECKING:
     from mnistctl.commands.common import OpenRun

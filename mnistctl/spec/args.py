@@ -1,5 +1,5 @@
 """One Keras constructor argument as a spec may give it: its JSON Schema fragment and Keras's
-default. Layers (``layers.py``) and the other Keras objects of a spec (``objects.py``) both
+default. Layers (``layers/``) and the other Keras objects of a spec (``objects.py``) both
 declare their arguments so."""
 
 from __future__ import annotations

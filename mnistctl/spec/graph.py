@@ -1,7 +1,7 @@
 """Graph and shape checks of a resolved spec, in pure Python.
 
 Walks the layers in order: names, edges, then each layer's output shape and parameter counts by
-the rules in ``layers.py``; then whether the model fits the data (28x28 images, 10 classes) and
+the rules in ``layers/``; then whether the model fits the data (28x28 images, 10 classes) and
 the loss. Every problem is returned, each pointing at the layer or argument at fault.
 """
 
@@ -10,18 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mnistctl.data.mnist import INPUT_SHAPES, NUM_CLASSES
 from mnistctl.errors import Location, PathPart, UserError
-from mnistctl.spec.layers import LAYER_TYPES
-from mnistctl.spec.model import (
-    INPUT_SHAPES,
-    NUM_CLASSES,
-    LayerInfo,
-    LayerSpec,
-    ModelInfo,
-    Shape,
-    format_shape,
-)
-from mnistctl.spec.shapes import ShapeError
+from mnistctl.formatting import format_shape
+from mnistctl.spec.layers import LAYER_TYPES, ShapeError
+from mnistctl.spec.model import LayerInfo, LayerSpec, ModelInfo, Shape
 from mnistctl.spec.wording import did_you_mean
 
 MAX_PARAMS = 100_000_000

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mnistctl.errors import Location, PathPart, UserError, UserErrors
 from mnistctl.spec import sections
@@ -24,11 +24,6 @@ from mnistctl.spec.search_checks import check_search
 from mnistctl.spec.sections import CompileSection, DataSection, TrainSection
 from mnistctl.spec.training_checks import Locate, check_training
 from mnistctl.spec.yamlload import Document, load_file
-
-if TYPE_CHECKING:
-    import keras
-
-    from mnistctl.api import ModelSummary
 
 
 @dataclass(frozen=True)
@@ -65,27 +60,6 @@ class Spec:
     @property
     def label_mode(self) -> str:
         return self.compile.label_mode
-
-    def build(self) -> keras.Model:
-        """The spec's Keras functional model, as ``train`` builds it (not compiled).
-
-        Imports TensorFlow on first use (its native log lines kept off the terminal, as the
-        CLI keeps them)."""
-        from mnistctl.ml.native_log import native_stderr_to_log
-
-        with native_stderr_to_log():
-            from mnistctl.ml.builder import build_model
-
-            return build_model(self)
-
-    def summary(self) -> ModelSummary:
-        """Per-layer output shapes and parameter counts, as ``mnistctl summary`` shows them:
-        a rich renderable that shows itself in Jupyter (``str()`` is the text table,
-        ``to_json()`` the ``summary --json`` document). Never imports TensorFlow."""
-        from mnistctl.api import ModelSummary
-        from mnistctl.spec.plan import plan_for
-
-        return ModelSummary(self.name, self.info, plan_for(self))
 
     def resolved_dict(self) -> dict[str, Any]:
         """The spec with defaults filled in: what a run records as its spec.yaml."""

@@ -1,50 +1,18 @@
 """Plain data about a model, shared by the spec checks, the builder and the renderers.
 
-A leaf module: it imports nothing of mnistctl, so every other module may use it.
+Imports nothing of mnistctl but the leaf ``formatting``, so every layer above the spec may use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mnistctl.formatting import format_shape
+
 Shape = tuple[int, ...]  # never includes the batch axis
 
-NUM_CLASSES = 10  # MNIST and Fashion-MNIST: ten classes, labels 0..9
-INPUT_SHAPES: tuple[Shape, ...] = ((784,), (28, 28), (28, 28, 1))
-
-CLASS_NAMES: dict[str, tuple[str, ...]] = {
-    "mnist": tuple(str(i) for i in range(NUM_CLASSES)),
-    "fashion_mnist": (
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ),
-}
-
-
-def format_shape(shape: Sequence[int | None], *, batch: bool = False) -> str:
-    """A shape as Python and Keras print it: ``(None, 26, 26, 32)``, ``(784,)``, ``()``.
-
-    ``batch`` puts Keras's batch axis (``None``) in front of a shape that lacks it (a ``Shape``);
-    a ``None`` in ``shape`` itself is printed as ``None`` too (``LayerInfo.keras_shape()``).
-    """
-    dims = (None, *shape) if batch else tuple(shape)
-    text = ", ".join("None" if d is None else str(d) for d in dims)
-    return f"({text},)" if len(dims) == 1 else f"({text})"
-
-
-def class_names(dataset: str) -> tuple[str, ...]:
-    """The names of the ten classes of a data set (digits for MNIST and unknown sets)."""
-    return CLASS_NAMES.get(dataset, CLASS_NAMES["mnist"])
+__all__ = ["LayerInfo", "LayerSpec", "ModelInfo", "Shape", "format_shape"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 schedules, callbacks and regularizers.
 
 A spec writes each as ``{type: KerasClassName, ...its arguments}``, Keras-spelled. Like the layer
-table (``layers.py``), each type declares the constructor arguments a spec may set, with a JSON
+table (``layers/``), each type declares the constructor arguments a spec may set, with a JSON
 Schema fragment and Keras's default; the schema (``schema.py``), the checks that span sections
 (``training_checks.py``) and the builder (``ml/objects.py``) follow from it, and
 ``tests/test_objects_drift.py`` checks it against ``inspect.signature`` of the Keras classes.

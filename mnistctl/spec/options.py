@@ -1,6 +1,6 @@
 """Allowlists for everything in a spec that is not a layer: losses, optimizers, metrics,
-data sets and numeric precisions. Like ``layers.py``, one place; the schema and the builder
-follow from it. A spec names these by string: nothing is deserialized generically.
+data sets and numeric precisions. Like the layer table (``layers/``), one place; the schema and
+the builder follow from it. A spec names these by string: nothing is deserialized generically.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def write_plots(study: Any, folder: Path, metric: str) -> StudyPlots:
     from optuna.importance import PedAnovaImportanceEvaluator
     from optuna.visualization import matplotlib as oplt
 
-    from mnistctl.ui.plots.common import save_figure
+    from mnistctl.plots.common import save_figure
 
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     names = sorted({p for t in complete for p in t.params})

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from mnistctl.procs import usable_cpus
+
 POLL_S = 0.5
 
 
@@ -49,15 +51,8 @@ class ThreadSplit:
         }
 
 
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def split(workers: int) -> ThreadSplit:
-    n = cores()
+    n = usable_cpus()
     return ThreadSplit(workers, n, max(1, n // workers), 1)
 
 

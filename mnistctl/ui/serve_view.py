@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from mnistctl.commands.serve import Serving
+from mnistctl.serve.command import Serving
 from mnistctl.ui.console import plain
 from mnistctl.ui.results import checkpoint_line
 from mnistctl.ui.runs_view import percent

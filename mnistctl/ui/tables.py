@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mnistctl.spec.model import ModelInfo, format_shape
+from mnistctl.formatting import format_shape
+from mnistctl.spec.model import ModelInfo
 from mnistctl.spec.plan import TrainingPlan
 from mnistctl.ui.console import plain
 

@@ -21,7 +21,7 @@ from rich.text import Text
 from mnistctl.ui.console import plain
 
 if TYPE_CHECKING:
-    from mnistctl.commands.tune import TuneResult
+    from mnistctl.tune.command import TuneResult
     from mnistctl.tune.trials import TrialRow
 
 MAX_ROWS = 25  # the live table shows the latest trials (and the best) beyond this

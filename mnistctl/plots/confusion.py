@@ -14,7 +14,7 @@ from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from mnistctl.ui.plots.common import (
+from mnistctl.plots.common import (
     ellipsize,
     labels_for,
     message_figure,

@@ -12,8 +12,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from mnistctl.spec.options import lower_is_better
-from mnistctl.ui.plots.common import (
+from mnistctl.plots.common import (
     MUTED,
     TRAIN,
     VAL,
@@ -22,6 +21,7 @@ from mnistctl.ui.plots.common import (
     new_figure,
     save_figure,
 )
+from mnistctl.spec.options import lower_is_better
 
 Values = npt.NDArray[np.float64]
 

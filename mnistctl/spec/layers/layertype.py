@@ -1,6 +1,6 @@
-"""What the layer table (``layers.py``, ``layers_more.py``) is written in: ``LayerType``, the
-names Keras accepts for activations, initializers and paddings, and the JSON Schema fragments
-and argument groups the layer types share."""
+"""What the layer table's families are written in: ``LayerType``, the names Keras accepts for
+activations, initializers and paddings, and the JSON Schema fragments and argument groups that
+layer types of several families share."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from mnistctl.spec import objects
 from mnistctl.spec.args import Arg
-from mnistctl.spec.shapes import MacsRule, ParamsRule, ShapeRule
+from mnistctl.spec.layers.shapes import MacsRule, ParamsRule, ShapeRule
 
 ACTIVATIONS = (
     "linear",
@@ -47,8 +47,6 @@ INITIALIZERS = (
     "ones",
 )
 PADDINGS = ("valid", "same")
-FILL_MODES = ("reflect", "wrap", "constant", "nearest")  # Keras's image augmentation layers
-INTERPOLATIONS = ("nearest", "bilinear")
 
 
 @dataclass(frozen=True)
@@ -106,21 +104,6 @@ def int_or_pair(lo: int, hi: int, doc: str) -> dict[str, Any]:
     }
 
 
-def factor(doc: str, *, open_lo: bool = False) -> dict[str, Any]:
-    """An augmentation factor: a number in [-1, 1] (or (-1, 1]), or a [lower, upper] pair of
-    them; that lower <= upper is the shape rule's check (``shapes_more.augmentation_shape``)."""
-    lo = {"exclusiveMinimum" if open_lo else "minimum": -1}
-    return {
-        "type": ["number", "array"],
-        **lo,
-        "maximum": 1,
-        "items": {"type": "number", **lo, "maximum": 1},
-        "minItems": 2,
-        "maxItems": 2,
-        "description": doc,
-    }
-
-
 ACTIVATION = {
     "type": ["string", "null"],
     "enum": [*ACTIVATIONS, None],
@@ -140,9 +123,6 @@ def regularizer(name: str, what: str) -> Arg:
 
 TRAINABLE = Arg("trainable", {**BOOL, "description": "false freezes the layer's weights"}, True)
 USE_BIAS = Arg("use_bias", {**BOOL, "description": "add a bias vector"}, True)
-KERNEL_SIZE = int_or_pair(1, 64, "window size, n or [rows, cols]")
-STRIDES = int_or_pair(1, 64, "step of the window")
-DILATION = int_or_pair(1, 32, "spacing of the window's taps")
 BIAS_REGULARIZER = regularizer("bias_regularizer", "the bias")
 ACTIVITY_REGULARIZER = regularizer("activity_regularizer", "the layer's output")
 
@@ -150,3 +130,16 @@ ACTIVITY_REGULARIZER = regularizer("activity_regularizer", "the layer's output")
 CHANNELS_LAST = "images are channels-last, (rows, cols, channels), as the data and Input are"
 NO_CONSTRAINTS = "weight constraints are not offered"
 PRECISION = "train.precision sets every layer's numerics"
+IMAGE_LEFT_OUT = {"data_format": CHANNELS_LAST}  # the Keras arguments no image layer takes
+
+# The arguments of a layer with a kernel and a bias (Dense, Conv2D), and those it leaves out.
+WEIGHTS = (
+    Arg("activation", ACTIVATION, None),
+    USE_BIAS,
+    Arg("kernel_initializer", INIT, "glorot_uniform"),
+    Arg("bias_initializer", INIT, "zeros"),
+    regularizer("kernel_regularizer", "the kernel"),
+    BIAS_REGULARIZER,
+    ACTIVITY_REGULARIZER,
+)
+WEIGHTS_LEFT_OUT = {"kernel_constraint": NO_CONSTRAINTS, "bias_constraint": NO_CONSTRAINTS}

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from mnistctl.ui.plots.common import (
+from mnistctl.plots.common import (
     DEFAULT_LABELS,
     TEXT,
     ellipsize,

@@ -14,8 +14,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
-from mnistctl.spec import model
-from mnistctl.ui.plots.common import (
+from mnistctl.plots.common import (
     MUTED,
     TEXT,
     capped_dpi,
@@ -25,7 +24,8 @@ from mnistctl.ui.plots.common import (
     save_figure,
     text_width_in,
 )
-from mnistctl.ui.plots.graph_layout import GraphLayout, Node, layout_graph
+from mnistctl.plots.graph_layout import GraphLayout, Node, layout_graph
+from mnistctl.spec import model
 
 NAME_SIZE, DETAIL_SIZE = 9.5, 8.5
 BOX_H = 0.78  # inches; the box width fits the widest text

@@ -12,8 +12,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mnistctl.ui.plots.common import MUTED, ellipsize, message_figure, new_figure, save_figure
-from mnistctl.ui.plots.curves import Values, finish_epoch_axes, plottable
+from mnistctl.plots.common import MUTED, ellipsize, message_figure, new_figure, save_figure
+from mnistctl.plots.curves import Values, finish_epoch_axes, plottable
 
 PANELS = ("loss", "accuracy")
 MAX_LABEL = 48  # characters of a run's name in the legend

@@ -13,11 +13,11 @@ Every PNG is written atomically: rendered into a temporary file in the target di
 ``os.replace``-d into place, so a failure never leaves a half-written plot behind.
 """
 
-from mnistctl.ui.plots.compare import build_compare_figure, plot_compare
-from mnistctl.ui.plots.confusion import build_confusion_matrix_figure, plot_confusion_matrix
-from mnistctl.ui.plots.curves import build_learning_curves_figure, plot_learning_curves
-from mnistctl.ui.plots.digits import build_misclassified_figure, plot_misclassified
-from mnistctl.ui.plots.graph_draw import build_model_graph_figure, plot_model_graph
+from mnistctl.plots.compare import build_compare_figure, plot_compare
+from mnistctl.plots.confusion import build_confusion_matrix_figure, plot_confusion_matrix
+from mnistctl.plots.curves import build_learning_curves_figure, plot_learning_curves
+from mnistctl.plots.digits import build_misclassified_figure, plot_misclassified
+from mnistctl.plots.graph_draw import build_model_graph_figure, plot_model_graph
 
 __all__ = [
     "build_compare_figure",
