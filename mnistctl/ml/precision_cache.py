@@ -9,9 +9,10 @@ One small JSON file, ``precision.json`` in ``$MNISTCTL_CACHE_DIR``, else
 Safe against concurrent writers: every change is a read-modify-write under an exclusive
 ``fcntl.flock`` on ``precision.json.lock``, and the file is replaced atomically
 (``runs/atomic.py``), so a reader never sees half a file. Safe against damage: a file or entry
-that is not what this module writes is ignored (a miss) and rewritten on the next change; the
-cache never raises. ``measuring()`` is a second lock, held while one process times models, so
-that two processes starting at once neither disturb each other's timings nor measure twice.
+not of the shape this module writes (``CACHE_SHAPE``, ``ENTRY_SHAPE``) is ignored (a miss) and
+rewritten on the next change; the cache never raises. ``measuring()`` is a second lock, held
+while one process times models, so that two processes starting at once neither disturb each
+other's timings nor measure twice.
 No TensorFlow here.
 """
 
@@ -19,17 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
-import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from mnistctl import filedata
 from mnistctl.errors import UserError
+from mnistctl.filedata import Shape
 from mnistctl.runs.atomic import write_json
 
 FILE = "precision.json"
@@ -39,6 +40,41 @@ MAX_BYTES = 1 << 20  # a bigger file is not one this module wrote: ignored
 WRITE_WAIT_S = 10.0  # a read-modify-write takes milliseconds; past this, skip remembering
 MEASURE_WAIT_S = 60.0  # another process measuring takes seconds; past this, measure anyway
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+ABOUT = ("machine", "tensorflow", "spec")  # an entry's facts for people reading the file
+
+# the file, and each entry in it (a damaged entry is a miss; the others are kept)
+CACHE_SHAPE = Shape(
+    "precision cache",
+    {
+        "type": "object",
+        "required": ["version", "entries"],
+        "additionalProperties": False,
+        "properties": {"version": {"const": FORMAT}, "entries": {"type": "object"}},
+    },
+)
+ENTRY_SHAPE = Shape(
+    "precision cache entry",
+    {
+        "type": "object",
+        "required": ["ms_per_step", "measured"],
+        "properties": {
+            "ms_per_step": {
+                "type": "object",
+                "required": ["float32"],
+                "additionalProperties": False,
+                "properties": {p: {"type": "number", "exclusiveMinimum": 0} for p in POLICIES},
+            },
+            "dropped": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {p: {"type": "string"} for p in POLICIES},
+            },
+            "measured": {"type": "string"},
+            "policy": {"type": "string"},
+            **{key: {"type": "string"} for key in ABOUT},
+        },
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +127,7 @@ class PrecisionCache:
         with self._locked(self.path.with_name(FILE + ".lock"), WRITE_WAIT_S) as held:
             if not held:
                 return False
-            entries = {k: v for k, v in self._read().items() if _entry(v) is not None}
+            entries = {k: v for k, v in self._read().items() if ENTRY_SHAPE.is_valid(v)}
             entries.pop(key, None)
             entries[key] = entry.to_json()  # newest last
             while len(entries) > MAX_ENTRIES:
@@ -117,13 +153,10 @@ class PrecisionCache:
                 raw = fh.read(MAX_BYTES + 1)
             if len(raw) > MAX_BYTES:
                 return {}
-            data = json.loads(raw.decode("utf-8"))
+            data = filedata.loads(raw.decode("utf-8"))
         except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError included
             return {}
-        if not isinstance(data, dict) or data.get("version") != FORMAT:
-            return {}
-        entries = data.get("entries")
-        return dict(entries) if isinstance(entries, dict) else {}
+        return dict(data["entries"]) if CACHE_SHAPE.is_valid(data) else {}
 
     @contextlib.contextmanager
     def _locked(self, lock: Path, wait_s: float) -> Iterator[bool]:
@@ -157,36 +190,13 @@ def _flock(fh: IO[bytes], wait_s: float) -> bool:
 
 
 def _entry(value: Any) -> Entry | None:
-    """An entry as this module writes it, or None."""
-    if not isinstance(value, dict):
+    """An entry as this module writes it (``ENTRY_SHAPE``), or None."""
+    if not ENTRY_SHAPE.is_valid(value):
         return None
-    ms, measured = value.get("ms_per_step"), value.get("measured")
-    dropped = value.get("dropped", {})
-    if not isinstance(measured, str) or not isinstance(ms, dict) or not _timings(ms):
-        return None
-    if not isinstance(dropped, dict):
-        return None
-    if not all(k in POLICIES and isinstance(v, str) for k, v in dropped.items()):
-        return None
-    policy = value.get("policy", "")
-    about = {k: v for k, v in value.items() if k in ("machine", "tensorflow", "spec")}
     return Entry(
-        ms_per_step={k: float(v) for k, v in ms.items()},
-        measured=measured,
-        dropped=dict(dropped),
-        policy=policy if isinstance(policy, str) else "",
-        about={k: v for k, v in about.items() if isinstance(v, str)},
-    )
-
-
-def _timings(value: Mapping[Any, Any]) -> bool:
-    if "float32" not in value:
-        return False
-    return all(
-        k in POLICIES
-        and isinstance(v, int | float)
-        and not isinstance(v, bool)
-        and math.isfinite(v)
-        and v > 0
-        for k, v in value.items()
+        ms_per_step={k: float(v) for k, v in value["ms_per_step"].items()},
+        measured=value["measured"],
+        dropped=dict(value.get("dropped", {})),
+        policy=value.get("policy", ""),
+        about={k: value[k] for k in ABOUT if k in value},
     )

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mnistctl import jsondata
+from mnistctl import filedata, jsondata
 from mnistctl.errors import Location, UserError
 
 
@@ -76,9 +75,5 @@ def write_with(target: Path, writer: Callable[[Path], None], suffix: str = "") -
 
 
 def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("missing file", Location(str(path))) from None
-    except (OSError, ValueError) as exc:
-        raise UserError("damaged JSON file", Location(str(path)), received=str(exc)) from None
+    """A JSON file of mnistctl's (``filedata.read``: NaN read as null, one-line errors)."""
+    return filedata.read(path)

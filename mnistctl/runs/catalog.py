@@ -2,9 +2,11 @@
 
 Only ``metrics.json``, ``summary.json``, ``env.json``, ``spec.yaml`` (as text: its loss) and,
 for runs whose record keeps no best values, ``history.csv`` are read: never a model, never
-TensorFlow, never a YAML parse, so a thousand runs list in a fraction of a second. A folder
-that is not a readable run (no spec.yaml, no record, a damaged or foreign JSON file, a record
-of a newer format) is a row with ``damaged`` saying why, never an exception.
+TensorFlow, never a YAML parse, so a thousand runs list in a fraction of a second. Each JSON
+file is read through its declared shape (``RECORD_SHAPE``, ``SUMMARY_SHAPE``, ``ENV_SHAPE``), so
+its facts are used as they are. A folder that is not a readable run (no spec.yaml, no record, a
+damaged or foreign JSON file, a record of a newer format) is a row with ``damaged`` saying why,
+never an exception.
 
 Where runs are looked for: a run directory itself; a spec's folder (``runs/<name>/``, whose
 sub-folders are runs); or a runs directory (``runs/``, whose sub-sub-folders are runs). Files
@@ -13,8 +15,6 @@ and hidden entries (``.name``) at those levels are not runs and are passed over.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 import stat
@@ -24,10 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mnistctl import filedata
 from mnistctl.errors import Location, UserError
-from mnistctl.runs.history import read_history
-from mnistctl.runs.layout import ENV, HISTORY, SPEC, SUMMARY
-from mnistctl.runs.record import METRICS, RunRecord, Status, best_of
+from mnistctl.filedata import Shape
+from mnistctl.runs.history import best_of, read_history
+from mnistctl.runs.layout import ENV, ENV_SHAPE, HISTORY, SPEC, SUMMARY, SUMMARY_SHAPE
+from mnistctl.runs.record import METRICS, RunRecord, Status
 
 MAX_BYTES = 8 << 20  # a record file larger than this was not written by mnistctl
 DAMAGED = "damaged"
@@ -211,6 +213,7 @@ def _reason(err: UserError) -> str:
 
 
 def _read(run: Path) -> RunInfo:
+    """The run's facts from its record files, each read through its declared shape."""
     folder = os.fspath(run)
     spec_text = _read_file(folder, SPEC)
     if spec_text is None:
@@ -219,33 +222,34 @@ def _read(run: Path) -> RunInfo:
     if data is None:
         raise _Damaged("no metrics.json (the run record): stopped before it began, or not a run")
     record = RunRecord.from_json(run, data)
-    summary = _json(folder, SUMMARY) or {}
-    env = _json(folder, ENV) or {}
-    env_data = _object(env.get("data"))
-    test = _object(data.get("test"))
+    summary = _json(folder, SUMMARY, SUMMARY_SHAPE) or {}
+    env_data = (_json(folder, ENV, ENV_SHAPE) or {}).get("data", {})
+    test = data.get("test", {})
     live = record.is_live() if record.status is Status.TRAINING else False
-    started = _text(data.get("started")) or _text(data.get("created"))
+    started = data.get("started") or data.get("created") or None
     match = _LOSS.search(spec_text)
     return RunInfo(
         run_dir=run,
-        name=_text(summary.get("name")) or run.parent.name,
+        name=summary.get("name") or run.parent.name,
         status=record.status.value,
         live=live,
-        epochs=_count(data.get("epochs")),
-        epochs_completed=_count(data.get("epochs_completed")),
-        final=_metrics(data.get("final")),
+        epochs=data.get("epochs"),
+        epochs_completed=data.get("epochs_completed"),
+        final={
+            k: float(v) for k, v in data.get("final", {}).items() if k != "epoch" and v is not None
+        },
         best=_best(run, data),
-        test_loss=_number(test.get("loss")),
-        test_accuracy=_number(test.get("accuracy")),
-        total_params=_count(summary.get("total_params")),
-        precision=_text(data.get("precision")),
+        test_loss=_float(test.get("loss")),
+        test_accuracy=_float(test.get("accuracy")),
+        total_params=summary.get("total_params"),
+        precision=data.get("precision") or None,
         started=started,
         seconds=_seconds(data, started, live is True),
-        dataset=_text(env_data.get("dataset")),
-        data_name=_text(env_data.get("name")),
-        data_sha256=_text(env_data.get("sha256")),
+        dataset=env_data.get("dataset") or None,
+        data_name=env_data.get("name") or None,
+        data_sha256=env_data.get("sha256") or None,
         loss=match.group(1) if match else None,
-        error=_text(data.get("error")),
+        error=data.get("error") or None,
     )
 
 
@@ -277,32 +281,28 @@ def _read_file(folder: str, name: str) -> str | None:
         raise _Damaged(f"{name} is not UTF-8 text") from None
 
 
-def _json(folder: str, name: str) -> dict[str, Any] | None:
-    """A JSON object file of the run; None when there is none."""
+def _json(folder: str, name: str, shape: Shape | None = None) -> dict[str, Any] | None:
+    """A JSON object file of the run, of ``shape`` if given; None when there is none."""
     text = _read_file(folder, name)
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        value = filedata.loads(text)
     except ValueError as exc:
         raise _Damaged(f"{name}: damaged JSON ({exc})") from None
     if not isinstance(value, dict):
         raise _Damaged(f"{name}: not a JSON object (a {type(value).__name__})")
+    if shape is not None and (damage := shape.damage(value)) is not None:
+        raise _Damaged(_reason(damage.error(f"{folder}/{name}", shape.what)))
     return value
 
 
 def _best(run: Path, data: dict[str, Any]) -> dict[str, Best]:
     """The record's best values per metric; for older runs, computed from history.csv."""
     kept = data.get("best")
-    if isinstance(kept, dict):
-        out: dict[str, Best] = {}
-        for metric, entry in kept.items():
-            if isinstance(entry, dict):
-                value, epoch = _number(entry.get("value")), _count(entry.get("epoch"))
-                if value is not None and epoch is not None:
-                    out[str(metric)] = Best(value, epoch)
-        return out
-    if not _count(data.get("epochs_completed")):
+    if kept is not None:
+        return {metric: Best(float(e["value"]), e["epoch"]) for metric, e in kept.items()}
+    if not data.get("epochs_completed"):
         return {}
     try:
         rows = read_history(run / HISTORY)
@@ -313,11 +313,11 @@ def _best(run: Path, data: dict[str, Any]) -> dict[str, Best]:
 
 def _seconds(data: dict[str, Any], started: str | None, live: bool) -> float | None:
     """Training seconds as recorded, else from start to end (or to now, while training)."""
-    recorded = _number(data.get("train_seconds"))
+    recorded = _float(data.get("train_seconds"))
     if recorded is not None:
         return recorded
     begin = _when(started)
-    end = _when(_text(data.get("ended"))) or (datetime.now(UTC) if live else None)
+    end = _when(data.get("ended")) or (datetime.now(UTC) if live else None)
     if begin is None or end is None or end < begin:
         return None
     return round((end - begin).total_seconds(), 3)
@@ -333,26 +333,6 @@ def _when(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _metrics(value: Any) -> dict[str, float]:
-    if not isinstance(value, dict):
-        return {}
-    out = {str(k): _number(v) for k, v in value.items() if k != "epoch"}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _float(value: float | None) -> float | None:
+    """A number of a record (null where it was not finite), as a float."""
+    return None if value is None else float(value)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistctl.errors import Location, UserError
+from mnistctl.filedata import Shape
 from mnistctl.runs.record import METRICS, RunRecord
 
 if TYPE_CHECKING:
@@ -30,6 +31,27 @@ PLOTS = "plots"
 NATIVE_LOG = "tensorflow.log"
 RUN_FILES = (SPEC, MODEL, HISTORY, METRICS, SUMMARY, ENV)  # every completed run has these
 CHECKPOINTS = ("best", "last")  # --checkpoint: best.keras, or model.keras (the last epoch)
+
+_TEXT = {"type": "string"}
+# What readers of summary.json and env.json rely on (``mnistctl runs``, ``train --resume``);
+# their writers (the spec's ``info.to_json``, ml/training.py's ``environment``) write more.
+SUMMARY_SHAPE = Shape(
+    "run summary",
+    {"type": "object", "properties": {"name": _TEXT, "total_params": {"type": "integer"}}},
+)
+ENV_SHAPE = Shape(
+    "run environment",
+    {
+        "type": "object",
+        "properties": {
+            "precision": {"type": "object", "properties": {"policy": _TEXT}},
+            "data": {
+                "type": "object",
+                "properties": {"dataset": _TEXT, "name": _TEXT, "sha256": _TEXT},
+            },
+        },
+    },
+)
 
 
 def timestamp() -> str:

@@ -9,9 +9,23 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# An owner as ``Owner.to_json`` writes it, in a run's record and a tune trial's attributes.
+OWNER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["pid", "host"],
+    "additionalProperties": False,
+    "properties": {
+        "pid": {"type": "integer", "minimum": 0},
+        "host": {"type": "string"},
+        "boot": {"type": ["string", "null"]},
+        "start": {"type": ["integer", "null"]},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -25,19 +39,12 @@ class Owner:
         return {"pid": self.pid, "host": self.host, "boot": self.boot, "start": self.start}
 
     @classmethod
-    def from_json(cls, value: Any) -> Owner | None:
-        if not isinstance(value, dict):
+    def from_json(cls, value: Mapping[str, Any] | None) -> Owner | None:
+        """The owner of ``to_json``'s object, read through the shape of the file that holds it
+        (``OWNER_SCHEMA``); None for none."""
+        if value is None:
             return None
-        pid, host = value.get("pid"), value.get("host")
-        if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(host, str):
-            return None
-        boot, start = value.get("boot"), value.get("start")
-        return cls(
-            pid,
-            host,
-            boot if isinstance(boot, str) else None,
-            start if isinstance(start, int) and not isinstance(start, bool) else None,
-        )
+        return cls(value["pid"], value["host"], value.get("boot"), value.get("start"))
 
 
 def current() -> Owner:

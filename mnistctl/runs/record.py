@@ -14,7 +14,6 @@ never claims an epoch whose checkpoint is not on disk (the checkpoint is written
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,11 +21,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from mnistctl import filedata
 from mnistctl.errors import Location, UserError
+from mnistctl.filedata import Shape, closed, map_of
 from mnistctl.runs import liveness
-from mnistctl.runs.atomic import read_json, write_json
-from mnistctl.runs.liveness import Owner
-from mnistctl.spec.options import lower_is_better
+from mnistctl.runs.atomic import write_json
+from mnistctl.runs.history import History as History  # the record's methods take one
+from mnistctl.runs.history import best_of
+from mnistctl.runs.liveness import OWNER_SCHEMA, Owner
 
 METRICS = "metrics.json"
 STATE = "state.json"
@@ -55,27 +57,62 @@ _NEXT: dict[Status, frozenset[Status]] = {
     Status.COMPLETED: frozenset(),
 }
 
-History = list[dict[str, float]]
 
+# --- the shapes of metrics.json and state.json (what this module writes; checked on read) -------
 
-def best_of(history: History) -> dict[str, dict[str, float | int]]:
-    """Per metric of ``history`` (rows of finished epochs): its best finite value and the epoch
-    (1-based) that reached it first; max for accuracy-like metrics, min for loss-like ones."""
-    best: dict[str, dict[str, float | int]] = {}
-    for index, row in enumerate(history):
-        epoch = row.get("epoch", index + 1)
-        for metric, value in row.items():
-            if metric == "epoch" or not _finite(value):
-                continue
-            seen = best.get(metric)
-            lower = lower_is_better(metric)
-            if seen is None or (value < seen["value"] if lower else value > seen["value"]):
-                best[metric] = {"value": float(value), "epoch": int(epoch)}
-    return best
+_COUNT = {"type": "integer", "minimum": 0}
+_EPOCH = {"type": "integer", "minimum": 1}
+_TEXT = {"type": "string"}
+_NUMBER = {"type": "number"}
+_RESULT = {"type": ["number", "null"]}  # null: not a finite number (jsondata.plain)
+_CHECKPOINT = {"type": "string", "pattern": r"^checkpoint-[1-9][0-9]*\.keras$"}
 
+# metrics.json. Open at the top: format 1 (before owners and checksums) wrote a "pid", and a
+# run's starter and its end add facts (``create(about=...)``, ``completed(**results)``); each
+# key there has the type its readers rely on. The parts this module builds are closed.
+RECORD_SHAPE = Shape(
+    "run record",
+    {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "format": {"type": "integer", "minimum": 1},  # newer than FORMAT: refused first
+            "status": {"enum": [*(s.value for s in Status), *_LEGACY]},
+            "epochs": _COUNT,
+            "epochs_completed": _COUNT,
+            **dict.fromkeys(("created", "started", "ended", "error", "note", "precision"), _TEXT),
+            "owner": OWNER_SCHEMA,
+            "pid": {"type": "integer"},  # format 1's owner
+            "files": map_of({"type": "string", "pattern": "^[0-9a-f]{64}$"}),  # name -> sha256
+            "warnings": {"type": "array", "items": _TEXT},
+            "final": map_of(_RESULT),  # the last epoch's row of the history
+            "best": map_of(closed(value=_NUMBER, epoch=_EPOCH)),  # per metric
+            "best_checkpoint": closed(file=_TEXT, epoch=_EPOCH, monitor=_TEXT, value=_RESULT),
+            "final_checkpoint": {"enum": ["best", "last"]},
+            "diverged_epoch": _EPOCH,
+            "stopped_early": {"type": ["object", "null"]},
+            "train_seconds": _RESULT,
+            "samples_per_second": _RESULT,
+            "test": map_of(_RESULT),
+            "tune": {"type": "object"},  # mnistctl tune: the study and trial (tune/objective.py)
+        },
+    },
+)
 
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+# state.json: what a resume continues from (``epoch_finished``); nothing else is in it.
+STATE_SHAPE = Shape(
+    "run state",
+    {
+        **closed(
+            epochs_completed=_COUNT,
+            checkpoint=_CHECKPOINT,
+            history={"type": "array", "items": map_of(_NUMBER)},
+            best=closed(checkpoint=_CHECKPOINT, epoch=_EPOCH, monitor=_TEXT, value=_NUMBER),
+            callbacks={"type": "object"},  # each callback's state (ml/callbacks.py)
+        ),
+        "required": ["epochs_completed", "checkpoint", "history"],
+    },
+)
 
 
 def now() -> str:
@@ -150,14 +187,14 @@ class RunRecord:
         path = run_dir / METRICS
         if not path.exists():
             return cls(run_dir, {"status": Status.INTERRUPTED.value, "epochs_completed": 0})
-        return cls.from_json(run_dir, read_json(path))
+        return cls.from_json(run_dir, filedata.read(path))
 
     @classmethod
     def from_json(cls, run_dir: Path, data: Any) -> RunRecord:
-        """The record from the parsed ``metrics.json``, checked: an object, a format this
-        version reads, a known status (format 1's "running" read as training)."""
+        """The record from the parsed ``metrics.json``: of a format this version reads, then of
+        the shape ``RECORD_SHAPE`` declares (format 1's status "running" read as training)."""
         path = run_dir / METRICS
-        if not isinstance(data, dict):
+        if not isinstance(data, dict):  # not even an object: the file is no record at all
             raise UserError(
                 "damaged JSON file",
                 Location(str(path)),
@@ -165,25 +202,17 @@ class RunRecord:
                 received=type(data).__name__,
             )
         version = data.get("format", 1)
-        if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT:
-            newer = isinstance(version, int) and not isinstance(version, bool)
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT:
             raise UserError(
-                "run record of a newer format" if newer else "damaged run record",
+                "run record of a newer format",
                 Location(str(path)),
-                expected=f"format {FORMAT} or older" if newer else "an integer format",
+                expected=f"format {FORMAT} or older",
                 received=f"format {repr(version)[:20]}",
-                hint="upgrade mnistctl to read this run" if newer else None,
+                hint="upgrade mnistctl to read this run",
             )
-        status = data.get("status")
-        if status in _LEGACY:
-            data["status"] = _LEGACY[status].value
-        elif status not in {s.value for s in Status}:
-            raise UserError(
-                "damaged run record",
-                Location(str(path)),
-                expected="a status of " + ", ".join(s.value for s in Status),
-                received=repr(status)[:60],
-            )
+        RECORD_SHAPE.check(data, path)
+        if data["status"] in _LEGACY:
+            data["status"] = _LEGACY[data["status"]].value
         return cls(run_dir, data)
 
     @property
@@ -192,13 +221,12 @@ class RunRecord:
 
     @property
     def epochs_completed(self) -> int:
-        done = self._data.get("epochs_completed", 0)
-        return done if isinstance(done, int) and not isinstance(done, bool) else 0
+        return int(self._data.get("epochs_completed", 0))
 
     @property
     def owner(self) -> Owner | None:
         owner = Owner.from_json(self._data.get("owner"))
-        if owner is None and isinstance(self._data.get("pid"), int):  # format 1: a pid only
+        if owner is None and self._data.get("pid") is not None:  # format 1: a pid only
             owner = Owner(self._data["pid"], liveness.current().host, None, None)
         return owner
 
@@ -210,13 +238,13 @@ class RunRecord:
         """``{"file": "best.keras", "epoch", "monitor", "value"}`` once the run has kept a best
         epoch (it has validation or EarlyStopping); None otherwise."""
         best = self._data.get("best_checkpoint")
-        return dict(best) if isinstance(best, dict) and isinstance(best.get("file"), str) else None
+        return dict(best) if best is not None else None
 
     @property
     def final_checkpoint(self) -> str:
         """Which model the run ends with, as Keras's fit does: ``best`` when EarlyStopping
         restores the best weights, else ``last``. Commands load this one by default."""
-        return "best" if self._data.get("final_checkpoint") == "best" else "last"
+        return str(self._data.get("final_checkpoint", "last"))
 
     def to_json(self) -> dict[str, Any]:
         return dict(self._data)
@@ -228,23 +256,20 @@ class RunRecord:
         return liveness.is_alive(self.owner)
 
     def resume_state(self, epochs: int) -> ResumeState:
-        """state.json, checked against the spec's ``epochs``; nothing done when there is none."""
+        """state.json, of its declared shape and consistent with the spec's ``epochs``; nothing
+        done when there is none."""
         path = self.run_dir / STATE
         if not path.exists():
             return ResumeState(0, "", [])
-        state = read_json(path)
-        parsed = _parse_state(state, epochs)
-        if parsed is None:
-            raise UserError(
-                "damaged run state",
-                Location(str(path)),
-                expected=(
-                    f"epochs_completed 0..{epochs}, checkpoint 'checkpoint-N.keras' and "
-                    "the history of those epochs, as 'mnistctl train' writes"
-                ),
-                received=str(state)[:120],
-            )
-        return parsed
+        state = filedata.read(path)
+        STATE_SHAPE.check(state, path)
+        damage = _inconsistent(state, epochs)
+        if damage is not None:
+            raise damage.error(path, STATE_SHAPE.what)
+        done = state["epochs_completed"]
+        history = [dict(row) for row in state["history"][:done]]
+        best, callbacks = state.get("best"), state.get("callbacks", {})
+        return ResumeState(done, state["checkpoint"] if done else "", history, best, callbacks)
 
     def verify(self, name: str) -> None:
         """Refuse a file of the run that is not the one the run wrote (by its checksum)."""
@@ -384,44 +409,28 @@ class RunRecord:
         write_json(self.run_dir / METRICS, self._data)
 
 
-def _parse_state(state: Any, epochs: int) -> ResumeState | None:
-    if not isinstance(state, dict):
-        return None
-    done, checkpoint, rows = (state.get(k) for k in ("epochs_completed", "checkpoint", "history"))
-    if not (isinstance(done, int) and not isinstance(done, bool) and done >= 0):
-        return None
-    if done > epochs:
-        return None
-    if done and checkpoint != f"checkpoint-{done}.keras":
-        return None
-    if not isinstance(rows, list) or len(rows) < done:
-        return None
-    for row in rows[:done]:
-        if not isinstance(row, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            for v in row.values()
-        ):
-            return None
-    best, callbacks = state.get("best"), state.get("callbacks", {})
-    if best is not None and not _valid_best(best, done):
-        return None
-    if not isinstance(callbacks, dict):
-        return None
-    history = [dict(row) for row in rows[:done]]
-    return ResumeState(done, str(checkpoint or ""), history, best, callbacks)
-
-
-def _valid_best(best: Any, done: int) -> bool:
-    if not isinstance(best, dict):
-        return False
-    epoch, value = best.get("epoch"), best.get("value")
-    return (
-        isinstance(epoch, int)
-        and not isinstance(epoch, bool)
-        and 1 <= epoch <= done
-        and best.get("checkpoint") == f"checkpoint-{epoch}.keras"
-        and isinstance(best.get("monitor"), str)
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+def _inconsistent(state: dict[str, Any], epochs: int) -> filedata.Damage | None:
+    """What in a well-shaped state.json does not add up (what a schema cannot say), or None."""
+    done, rows, best = state["epochs_completed"], state["history"], state.get("best")
+    checks: list[tuple[bool, tuple[str, ...], str, str]] = [
+        (done <= epochs, ("epochs_completed",), f"at most the spec's {epochs} epochs", str(done)),
+        (
+            not done or state["checkpoint"] == f"checkpoint-{done}.keras",
+            ("checkpoint",),
+            f"'checkpoint-{done}.keras'",
+            repr(state["checkpoint"])[:60],
+        ),
+        (len(rows) >= done, ("history",), f"{done} epochs", f"{len(rows)}"),
+    ]
+    if best is not None:
+        epoch = best["epoch"]
+        checks.append((epoch <= done, ("best", "epoch"), f"1..{done}", str(epoch)))
+        checks.append(
+            (
+                best["checkpoint"] == f"checkpoint-{epoch}.keras",
+                ("best", "checkpoint"),
+                f"'checkpoint-{epoch}.keras'",
+                repr(best["checkpoint"])[:60],
+            )
+        )
+    return next((filedata.Damage(p, e, r) for ok, p, e, r in checks if not ok), None)

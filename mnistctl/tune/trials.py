@@ -21,14 +21,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mnistctl.filedata import Shape
 from mnistctl.runs import liveness
-from mnistctl.runs.liveness import Owner
+from mnistctl.runs.liveness import OWNER_SCHEMA, Owner
 from mnistctl.spec.search import SearchSection
 from mnistctl.tune.space import decoded
 
 WORKER_DIED = "worker died"
 INTERRUPTED = "interrupted"
 NO_HEARTBEAT = "worker died (no heartbeat)"
+
+# A trial's user attributes as tune/objective.py sets them (Optuna keeps them as JSON); one of
+# another shape reads as absent, each on its own.
+ATTRS_SHAPE = Shape(
+    "trial's attributes",
+    {
+        "type": "object",
+        "properties": {
+            "owner": OWNER_SCHEMA,
+            "run_dir": {"type": "string"},
+            "epochs": {"type": "integer", "minimum": 0},
+            "fail_reason": {"type": ["string", "null"]},  # null: a retry's, cleared
+            "retry_of": {"type": "integer", "minimum": 0},
+        },
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -65,13 +82,17 @@ class TrialRow:
         }
 
 
+def attrs(trial: Any) -> dict[str, Any]:
+    """The user attributes of ``trial`` (an Optuna FrozenTrial) that have their shapes."""
+    return ATTRS_SHAPE.valid_part(trial.user_attrs)
+
+
 def retry_of(trial: Any) -> int | None:
     """The number of the failed trial that ``trial`` (an Optuna FrozenTrial) repeats."""
-    history = trial.system_attrs.get("retry_history")
+    history = trial.system_attrs.get("retry_history")  # Optuna's own
     if isinstance(history, list) and history and isinstance(history[-1], int):
         return history[-1]
-    value = trial.user_attrs.get("retry_of")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return attrs(trial).get("retry_of")
 
 
 def retried_numbers(trials: Sequence[Any]) -> set[int]:
@@ -94,31 +115,23 @@ def rows(trials: Sequence[Any], section: SearchSection) -> list[TrialRow]:
 
 
 def _row(trial: Any, section: SearchSection, retried: bool) -> TrialRow:
-    attrs = trial.user_attrs
-    state = trial.state.name
+    facts, state = attrs(trial), trial.state.name
+    queued = state == "WAITING"  # a queued retry may hold its original's owner and run
     value = trial.value if trial.values is not None and len(trial.values) == 1 else None
     if value is not None and not math.isfinite(value):
         value = None
     seconds = None
     if trial.datetime_start is not None and trial.datetime_complete is not None:
         seconds = round((trial.datetime_complete - trial.datetime_start).total_seconds(), 3)
-    reason = None
-    if state == "FAIL":
-        given = attrs.get("fail_reason")
-        reason = given if isinstance(given, str) and given else NO_HEARTBEAT
-    epochs = attrs.get("epochs")
-    if not isinstance(epochs, int) or isinstance(epochs, bool):
-        epochs = len(trial.intermediate_values)
-    owner = Owner.from_json(attrs.get("owner")) if state != "WAITING" else None
-    run_dir = attrs.get("run_dir") if state != "WAITING" else None
+    owner = Owner.from_json(facts.get("owner")) if not queued else None
     return TrialRow(
         number=trial.number,
         state=state,
         value=value,
         params=decoded(section, trial.params or _queued_params(trial)),
-        run_dir=run_dir if isinstance(run_dir, str) else None,
-        reason=reason,
-        epochs=epochs,
+        run_dir=facts.get("run_dir") if not queued else None,
+        reason=(facts.get("fail_reason") or NO_HEARTBEAT) if state == "FAIL" else None,
+        epochs=facts.get("epochs", len(trial.intermediate_values)),
         seconds=seconds,
         retry_of=retry_of(trial),
         retried=retried,
@@ -142,7 +155,7 @@ def fail_dead(study: Any) -> list[int]:
     storage = study._storage
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = Owner.from_json(trial.user_attrs.get("owner"))
+        owner = Owner.from_json(attrs(trial).get("owner"))
         if owner is None or liveness.is_alive(owner) is not False:
             continue  # just asked (no owner yet), alive, or on another host
         try:
