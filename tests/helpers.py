@@ -1,8 +1,10 @@
 """Shared helpers for the end-to-end tests (workflow, reliability, hostile inputs).
 
-Small data sets are cut from the real digits in ``../shared/data`` into ``tmp_path``; nothing
-here downloads. The CLI runs in-process (``typer.testing.CliRunner``) so that TensorFlow is
-imported once per test session; only the signal tests start real processes.
+Small data sets are cut from the real digits of the bundled sample
+(``mnistctl/data/mnist_sample.npz``: 5,000 training and the 10,000 test digits of MNIST) into
+``tmp_path``; nothing here downloads and nothing needs a file outside the repository. The CLI
+runs in-process (``typer.testing.CliRunner``) so that TensorFlow is imported once per test
+session; only the signal tests start real processes.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-REAL_NPZ = SHARED_DATA / "mnist-5k-10k.npz"
+SHARED_DATA = ROOT.parent / "shared" / "data"  # only beside a checkout of the workplace's
+REAL_NPZ = ROOT / "mnistctl" / "data" / "mnist_sample.npz"  # the real digits, bundled
 
 # A small, fast, learnable model: 784 -> 64 relu -> 10 softmax (about 51k parameters).
 TINY_SPEC = """\
@@ -60,11 +61,9 @@ _real: dict[str, np.ndarray] | None = None
 
 
 def real_arrays() -> dict[str, np.ndarray]:
-    """The real digits (5,000 train, 10,000 test); skips the test if they are not there."""
+    """The real digits (5,000 train, 10,000 test) of the bundled sample."""
     global _real
     if _real is None:
-        if not REAL_NPZ.is_file():
-            pytest.skip(f"real MNIST digits not found at {REAL_NPZ}")
         with np.load(REAL_NPZ, allow_pickle=False) as npz:
             _real = {k: np.asarray(npz[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
     return _real

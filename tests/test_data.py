@@ -795,7 +795,11 @@ def test_fashion_mnist_damaged_cache_names_the_file(keras_home: Path) -> None:
 # The real data beside the project
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
+@pytest.mark.skipif(
+    not SHARED_DATA.is_dir(),
+    reason="reads the original MNIST files in ../shared/data, beside the workplace's checkout "
+    "only (not in a clone)",
+)
 def test_real_shared_data() -> None:
     ds = load_dataset("mnist", SHARED_DATA / "mnist-5k-10k.npz")
     assert ds.x_train.shape == (5000, 28, 28)

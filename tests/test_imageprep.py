@@ -1,7 +1,7 @@
 """Tests for mnistctl.data.images: users' own pictures of digits -> MNIST-style 28x28 inputs.
 
 Every picture is made here with Pillow in tmp_path, except the round trip of real MNIST digits,
-which reads ../shared/data (skipped when it is not there).
+which reads the bundled sample (mnistctl/data/mnist_sample.npz).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from mnistctl.data.imageread import MAX_PIXELS
 from mnistctl.data.images import load_digit
 from mnistctl.errors import UserError
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-MNIST_NPZ = SHARED_DATA / "mnist-5k-10k.npz"
+MNIST_NPZ = Path(__file__).resolve().parents[1] / "mnistctl" / "data" / "mnist_sample.npz"
 
 # A "7" with a crossbar-free shape and a "2", as polylines in the unit square (x, y).
 SEVEN = [(0.15, 0.1), (0.85, 0.1), (0.45, 0.95)]
@@ -112,7 +111,6 @@ def reference() -> np.ndarray:
 # MNIST-like input comes out unchanged
 
 
-@pytest.mark.skipif(not MNIST_NPZ.is_file(), reason="../shared/data is not present")
 @pytest.mark.parametrize("invert", [False, True], ids=["white-on-black", "black-on-white"])
 def test_real_mnist_digits_round_trip(tmp_path: Path, invert: bool) -> None:
     with np.load(MNIST_NPZ) as data:

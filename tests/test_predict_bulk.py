@@ -20,12 +20,10 @@ import numpy as np
 import procs_tasks
 import pytest
 from helpers import (
-    CONV_SPEC,
     assert_user_error,
     cli,
     digit_png,
     real_arrays,
-    trained_run,
 )
 from PIL import Image
 
@@ -149,6 +147,7 @@ def mixed_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow  # worker processes
 def test_parallel_preparation_equals_one_at_a_time(
     mixed_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +167,7 @@ def test_parallel_preparation_equals_one_at_a_time(
             assert np.array_equal(digit, load_digit(name)), name
 
 
+@pytest.mark.slow  # worker processes
 def test_workers_report_paths_as_given(
     mixed_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,6 +179,7 @@ def test_workers_report_paths_as_given(
     assert batch.errors[1].one_line().startswith("pics/0020b.png: not an image file")
 
 
+@pytest.mark.slow  # worker processes
 def test_pipes_are_read_here_among_many_files(tmp_path: Path) -> None:
     """``/dev/fd/N`` means this process's descriptor: never sent to a worker."""
     files = digits(tmp_path / "d", imagesets.PARALLEL_MIN)
@@ -237,11 +238,6 @@ def test_leaving_early_stops_the_workers(mixed_folder: Path) -> None:
 
 
 # --- through the command -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return trained_run(tmp_path_factory.mktemp("conv"), CONV_SPEC, "conv.yaml", n_train=400)
 
 
 def test_predict_a_folder_of_300_digits(conv_run: Path, tmp_path: Path) -> None:

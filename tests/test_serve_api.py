@@ -26,12 +26,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from helpers import (
-    CONV_SPEC,
     assert_user_error,
     cli,
     digit_png,
     real_arrays,
-    trained_run,
     within_watchdog,
 )
 from PIL import Image
@@ -52,11 +50,6 @@ TOLERANCE = 1e-5
 
 
 # --- fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return trained_run(tmp_path_factory.mktemp("serve"), CONV_SPEC, "conv.yaml")
 
 
 @pytest.fixture(scope="module")
