@@ -1,9 +1,9 @@
 """Importing TensorFlow with Python's garbage collector held off, for the CLI's commands.
 
-Importing TensorFlow, Keras and mnistctl's model code makes about 540,000 objects that live as
-long as the process. CPython's cyclic collector runs about 900 times meanwhile, six of them over
-everything: measured on 2 cores, 1.3 s of a 5 to 6 s import. None of it is garbage (about 5,000
-collectable objects once the import is done), so the collector is held off while those modules
+Importing TensorFlow, Keras and mnistctl's model code makes hundreds of thousands of objects
+that live as long as the process, and CPython's cyclic collector runs hundreds of times
+meanwhile, a few of them over everything: a real share of the import's time (README,
+"Performance"). Next to none of it is garbage, so the collector is held off while those modules
 import, and what exists then is frozen (``gc.freeze``: moved where collections never look again);
 afterwards it runs as usual over what the command itself allocates. Peak memory is unchanged.
 Only in the console script's own process (``console_process()``: not in a notebook using the

@@ -26,8 +26,8 @@ def make_optimizer(spec: Spec) -> keras.optimizers.Optimizer:
 def compile_model(model: keras.Model, spec: Spec) -> None:
     """Compile, and build the optimizer's variables (Adam's moments, ...) now, eagerly: left to
     Keras, they are made inside the first training step's trace, where the same variables cost
-    10x more (measured for the CNN: 0.08 s here, 0.5 to 1 s of the first step there). The same
-    zero-initialised variables either way, so training is unchanged."""
+    several times more (README, "Performance"). The same zero-initialised variables either way,
+    so training is unchanged."""
     model.compile(
         loss=spec.compile.loss, optimizer=make_optimizer(spec), metrics=list(spec.compile.metrics)
     )

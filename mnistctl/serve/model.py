@@ -84,7 +84,7 @@ def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
         return tf.cast(model(x, training=False), tf.float32)
 
     # The concrete function itself: calling it skips tf.function's dispatch on its arguments
-    # (about 0.3 ms of the caller's CPU, holding the interpreter lock, per call).
+    # (the caller's CPU, holding the interpreter lock, on every call).
     graph = tf.function(
         call, input_signature=[tf.TensorSpec([None, *shape], tf.float32)]
     ).get_concrete_function()
@@ -112,7 +112,7 @@ def one_thread_per_call(tf: Any) -> bool:
     pools of one thread), if TensorFlow has not started yet in this process (it has in a
     notebook or a test that trained first: then False, and nothing changes).
 
-    On 2 cores this serves more requests per second at every concurrency: the parallelism
+    This serves more requests per second at every concurrency measured: the parallelism
     that pays is between requests (the server's process, its preparation workers, the
     client), and TensorFlow's own pools only spin and hand work between threads around a
     small model's calls (``bench/serve_load.py``; README, "Under load")."""

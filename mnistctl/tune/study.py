@@ -223,9 +223,9 @@ def free_memory() -> None:
     """Between trials: Keras's global state (names, graphs) dropped, and the C heap's free
     pages handed back to the system (glibc's ``malloc_trim``), so that memory grows as little as
     it can over many trials in one process (``bench/tune_overhead.py`` measures it). Without a
-    full garbage collection: it takes most of a second with TensorFlow loaded and frees nothing
-    more here (measured). What stays is TensorFlow's: each model trained in graph mode keeps
-    about 5 MB (plain Keras 3.15 / TensorFlow 2.21 does the same)."""
+    full garbage collection: with TensorFlow loaded it is slow and frees nothing more. What stays
+    is TensorFlow's: each model trained in graph mode keeps some memory, as plain Keras and
+    TensorFlow do (README, "Tuning measured")."""
     import keras
 
     keras.backend.clear_session(free_memory=False)
