@@ -12,7 +12,7 @@ from typing import Any
 
 from mnistctl.spec.args import Arg
 from mnistctl.spec.layers.layertype import IMAGE_LEFT_OUT, SEED, TRAINABLE, LayerType
-from mnistctl.spec.layers.shapes import Args, ShapeError, ShapeRule, need_rank
+from mnistctl.spec.layers.shapes import Args, ShapeError, ShapeRule, image_shape
 from mnistctl.spec.model import Shape
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -81,12 +81,12 @@ def augmentation_shape(what: str, *factors: str) -> ShapeRule:
     """An image augmentation layer: its factors in order, an image input (rows, cols,
     channels), the same shape out."""
 
+    image = image_shape(what)
+
     def rule(shapes: Sequence[Shape], args: Args) -> Shape:
         for name in factors:
             _factor_in_order(args, name)
-        (shape,) = shapes
-        need_rank(shape, 3, what)
-        return shape
+        return image(shapes, args)
 
     return rule
 

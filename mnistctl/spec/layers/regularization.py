@@ -3,8 +3,6 @@ channels) and GaussianNoise, with their shape rules (the input's shape)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from mnistctl.spec.args import Arg
 from mnistctl.spec.layers.layertype import (
     IMAGE_LEFT_OUT,
@@ -13,8 +11,7 @@ from mnistctl.spec.layers.layertype import (
     TRAINABLE,
     LayerType,
 )
-from mnistctl.spec.layers.shapes import Args, ShapeRule, need_rank, same_shape
-from mnistctl.spec.model import Shape
+from mnistctl.spec.layers.shapes import image_shape, same_shape
 
 _CHANNELS_RATE = {
     "type": "number",
@@ -22,17 +19,6 @@ _CHANNELS_RATE = {
     "exclusiveMaximum": 1,
     "description": "fraction of channels to drop, 0 <= rate < 1",
 }
-
-
-def image_shape(what: str) -> ShapeRule:
-    """A layer that keeps an image's shape and takes nothing else (SpatialDropout2D)."""
-
-    def rule(shapes: Sequence[Shape], _args: Args) -> Shape:
-        (shape,) = shapes
-        need_rank(shape, 3, what)
-        return shape
-
-    return rule
 
 
 TYPES = (

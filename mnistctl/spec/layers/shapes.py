@@ -105,3 +105,15 @@ def axis_index(shape: Shape, axis: int, what: str) -> int:
 def same_shape(shapes: Sequence[Shape], _args: Args) -> Shape:
     """The rule of a layer that keeps its input's shape, whatever it is."""
     return shapes[0]
+
+
+def image_shape(what: str) -> ShapeRule:
+    """A layer that keeps an image's shape (rows, cols, channels) and takes nothing else
+    (SpatialDropout2D; the augmentation layers, once their factors are checked)."""
+
+    def rule(shapes: Sequence[Shape], _args: Args) -> Shape:
+        (shape,) = shapes
+        need_rank(shape, 3, what)
+        return shape
+
+    return rule
