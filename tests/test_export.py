@@ -307,6 +307,27 @@ def test_an_output_that_is_not_an_export_is_refused(conv_run: Path, tmp_path: Pa
     assert a_file.read_text() == "mine" and leftovers(tmp_path) == []
 
 
+def test_files_a_user_added_to_an_export_survive_a_reexport(conv_run: Path, tmp_path: Path) -> None:
+    """Issue 23 item 2: a re-export into a folder holding files export did not write is refused
+    in one line naming them, and they are as they were (it used to delete them silently)."""
+    run = tmp_path / "run"
+    shutil.copytree(conv_run, run, ignore=shutil.ignore_patterns("export"))
+    args = (run, "--format", "onnx", "--check-samples", 20)
+    assert export(*args).exit_code == 0
+    folder = run / "export" / "onnx"
+    (folder / "notes.txt").write_text("mine")
+    (folder / "mine").mkdir()
+    (folder / "mine" / "deep.txt").write_text("mine too")
+    before = snapshot(folder)
+    line = assert_user_error(export(*args, "--json"), str(folder), "files export did not write")
+    assert "received 2 entries export did not write: mine, notes.txt" in line
+    assert snapshot(folder) == before and leftovers(run) == []
+    shutil.rmtree(folder / "mine")
+    (folder / "notes.txt").unlink()
+    assert export(*args).exit_code == 0  # an export alone is replaced
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.onnx"]
+
+
 def test_usage_errors_are_exit_2(conv_run: Path) -> None:
     for args in (
         ["--format", "tflite"],

@@ -30,7 +30,8 @@ def export(
             metavar="DIR",
             help="The export folder (default: RUN/export/FORMAT for the model the run ends "
             "with, RUN/export/FORMAT-best or -last for the other); an earlier export there is "
-            "replaced only once the new one passed its check.",
+            "replaced only once the new one passed its check, and refused when it holds files "
+            "export did not write.",
         ),
     ] = None,
     checkpoint: CheckpointOpt = None,

@@ -18,7 +18,7 @@ from typing import Any
 
 from mnistctl.data.mnist import class_names
 from mnistctl.errors import Location, UserError
-from mnistctl.runs import layout
+from mnistctl.runs import layout, outputs
 from mnistctl.runs.atomic import read_json
 from mnistctl.runs.catalog import RunInfo, read_run
 from mnistctl.runs.history import history_columns, read_history
@@ -123,14 +123,15 @@ def compare_runs(
     labels = _labels(infos)
     warnings = _data_warnings(infos, labels)
     names = class_names(specs[0].data.dataset)
+    figure = _figure_path(output, runs_dir, dirs[0])  # before any run is evaluated
     compared = []
     for info, label in zip(infos, labels, strict=True):
         history = history_columns(read_history(info.run_dir / layout.HISTORY))
         f1, note = _per_class_f1(info, label, len(names), data, warnings)
         compared.append(ComparedRun(info, label, history, f1, note))
-    figure = _figure_path(output, runs_dir, dirs[0])
     from mnistctl.plots import plot_compare
 
+    outputs.check_output(figure, FIGURE)  # again: it may have changed while runs were evaluated
     plot_compare([(r.label, r.history) for r in compared], figure)
     differences = spec_differences([s.resolved_dict() for s in specs], show_all=show_all)
     return CompareResult(compared, differences, names, figure, warnings)
@@ -264,13 +265,25 @@ def _saved_f1(path: Path, n: int) -> tuple[float, ...] | None:
 # --- the figure ---------------------------------------------------------------------------------
 
 
+FIGURE = outputs.png_kind(
+    "compare", "give a new file name, or a folder to put compare-<UTC time>.png in"
+)
+
+
 def _figure_path(output: Path | None, runs_dir: Path | None, first: Path) -> Path:
     """``--output`` (a folder: a new file in it); else ``compare-<UTC time>.png`` in the runs
-    directory (``--runs-dir``, or the one the first run lives in)."""
+    directory (``--runs-dir``, or the one the first run lives in). Either way checked by the
+    one rule for output paths (``runs/outputs.py``): a new file or a PNG written earlier, never
+    a link, a special file or a file inside a run directory."""
     name = f"compare-{layout.timestamp()}.png"
     if output is None:
-        return (runs_dir if runs_dir is not None else first.parent.parent) / name
-    return output / name if output.is_dir() else output
+        target = (runs_dir if runs_dir is not None else first.parent.parent) / name
+    elif output.is_dir() and not output.is_symlink():
+        target = output / name
+    else:
+        target = output
+    outputs.check_output(target, FIGURE)
+    return target
 
 
 # --- spec differences ---------------------------------------------------------------------------

@@ -109,7 +109,8 @@ def export_run(
         if output is not None
         else export_files.default_folder(opened.run_dir, form.name, opened.checkpoint.suffix)
     )
-    export_files.check_target(target)
+    own = opened.run_dir / export_files.EXPORT_DIR  # the one folder of a run export writes in
+    export_files.check_target(target, form.artifact, own)
     runtimes.require(form.name)  # before anything slow
     dataset = opened.load_data(data)
     n = len(dataset.x_test) if check_samples is None else min(check_samples, len(dataset.x_test))
@@ -156,7 +157,7 @@ def export_run(
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         write_json(tmp / export_files.EXPORT_JSON, result.to_json())
-        export_files.put_in_place(tmp, target)
+        export_files.put_in_place(tmp, target, form.artifact, own)
     return result
 
 

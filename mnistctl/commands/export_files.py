@@ -1,5 +1,6 @@
-"""The folder an export goes to: refused when it is not an export's, built beside its place and
-put there only once the export was checked.
+"""The folder an export goes to: refused when it is not an export's (the one rule for output
+paths, ``runs/outputs.py``; a folder holding files export did not write is refused, never
+emptied), built beside its place and put there only once the export was checked.
 
 An export is built in a temporary sibling folder (``.NAME.XXXX.tmp``); when its check passed,
 a previous export in the target is moved aside, the new folder renamed into place and the old
@@ -17,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mnistctl.errors import Location, UserError
-from mnistctl.runs.atomic import write_error
+from mnistctl.runs import outputs
+from mnistctl.runs.atomic import read_json, write_error
 
 EXPORT_DIR = "export"  # in a run: export/<format><checkpoint suffix>/
 EXPORT_JSON = "export.json"
@@ -28,40 +30,63 @@ def default_folder(run_dir: Path, fmt: str, suffix: str) -> Path:
     return run_dir / EXPORT_DIR / f"{fmt}{suffix}"
 
 
-def check_target(target: Path) -> None:
-    """Refuse a target that is not a folder an export may replace: a file, a link, or a
-    folder with files that is not an earlier export (no ``export.json``)."""
-    where = Location(str(target))
-    if target.is_symlink():
-        raise UserError(
-            "refusing to export into a symbolic link",
-            where,
-            expected="a new folder, an empty one, or an earlier export",
-            received="a symbolic link",
-            hint="give the folder it points to as --output",
-        )
-    if not target.exists():
-        return
-    if not target.is_dir():
-        raise UserError(
-            "refusing to export over a file",
-            where,
-            expected="a new folder, an empty one, or an earlier export",
-            received="an existing file",
-            hint="choose another --output",
-        )
+def check_target(target: Path, artifact: str, own: Path | None = None) -> None:
+    """The one rule for output paths (``runs/outputs.py``) for an export folder: refused when
+    it is a link, a file, inside a run directory other than ``own`` (the exported run's
+    ``export/``), or a folder that is not an earlier export holding only what export wrote.
+    ``artifact``: the new export's file (``model.onnx``, ...)."""
+    outputs.check_output(target, _kind(artifact), own=own)
+
+
+def _kind(artifact: str) -> outputs.Kind:
+    return outputs.Kind(
+        folder=True,
+        expected=f"a new folder, an empty one, or an earlier export (with {EXPORT_JSON})",
+        hint="choose another --output",
+        cannot="cannot make the export folder",
+        earlier=lambda folder: _not_an_export(folder, artifact),
+    )
+
+
+def _not_an_export(folder: Path, artifact: str) -> outputs.Other | None:
+    """None for an empty folder or an earlier export holding only what export wrote (its
+    ``export.json`` and the artifact it names, or this export's); else what it is.
+
+    Files a user added to an export folder are refused, not carried over or deleted: the
+    folder is replaced as a whole, in one rename, so that no one ever sees a new artifact
+    beside an old ``export.json``; carrying the user's files into the new folder would be
+    several renames that can fail halfway, and deleting them is losing them."""
     try:
-        entries = list(target.iterdir())
+        entries = sorted(entry.name for entry in folder.iterdir())
     except OSError as exc:
-        raise UserError("cannot read the export folder", where, received=exc.strerror) from None
-    if entries and not (target / EXPORT_JSON).is_file():
-        raise UserError(
-            "refusing to replace a folder that is not an export",
-            where,
-            expected=f"a new folder, an empty one, or an earlier export (with {EXPORT_JSON})",
-            received=f"a folder of {len(entries)} entries and no {EXPORT_JSON}",
-            hint="choose another --output",
+        return outputs.Other("a folder that cannot be read", exc.strerror or "unreadable")
+    if not entries:
+        return None
+    if EXPORT_JSON not in entries:
+        return outputs.Other(
+            "a folder that is not an export",
+            f"a folder of {len(entries)} entries and no {EXPORT_JSON}",
         )
+    written = {EXPORT_JSON, artifact, _earlier_artifact(folder / EXPORT_JSON)}
+    added = [name for name in entries if name not in written]
+    if not added:
+        return None
+    shown = ", ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
+    return outputs.Other(
+        "an export folder holding files export did not write",
+        f"{len(added)} entr{'y' if len(added) == 1 else 'ies'} export did not write: {shown}",
+        "an export replaces its whole folder: move them out of it, or choose another --output",
+    )
+
+
+def _earlier_artifact(export_json: Path) -> str:
+    """The artifact an earlier export's ``export.json`` names (``file``); "" if none."""
+    try:
+        doc = read_json(export_json)
+    except UserError:
+        return ""
+    name = doc.get("file") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) and name not in ("", ".", "..") and "/" not in name else ""
 
 
 @contextlib.contextmanager
@@ -81,11 +106,11 @@ def building(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def put_in_place(built: Path, target: Path) -> None:
+def put_in_place(built: Path, target: Path, artifact: str, own: Path | None = None) -> None:
     """``built`` becomes ``target``. An earlier export there is moved aside first, put back if
     the rename fails, and deleted once the new one is in place (kept aside, never deleted, if
     even putting it back failed)."""
-    check_target(target)  # again: it may have changed while the export ran
+    check_target(target, artifact, own)  # again: it may have changed while the export ran
     aside: Path | None = None
     placed = False
     try:

@@ -4,7 +4,8 @@ The confusion matrix and the misclassified digits are of the run's model (``--ch
 computed here from its predictions on the test set (the same numbers as ``evaluate`` of that
 model); as ``evaluate`` names its file, the pictures of the model the run ends with are
 ``confusion_matrix.png`` and ``misclassified.png``, those of the other ``...-best.png`` or
-``...-last.png``.
+``...-last.png``. They go through the one rule for output paths (``runs/outputs.py``): each is
+new or an earlier PNG, never a link or anything else.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from mnistctl.plots import (
     plot_misclassified,
     plot_model_graph,
 )
-from mnistctl.runs import layout
+from mnistctl.runs import layout, outputs
 from mnistctl.runs.history import history_columns, read_history
+
+PICTURE = outputs.png_kind("plot", f"move it out of the run's {layout.PLOTS}/ folder")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ def plot_run(
     """``checkpoint``: ``best``, ``last`` or None (the model the run ends with)."""
     opened = open_run(run_arg, runs_dir, checkpoint)
     spec, out, suffix = opened.spec, opened.run_dir / layout.PLOTS, opened.checkpoint.suffix
+    pngs = ("learning_curves.png", f"confusion_matrix{suffix}.png",
+                f"misclassified{suffix}.png", "model.png")  # fmt: skip
+    for name in pngs:  # the one rule for output paths, before anything is drawn
+        outputs.check_output(out / name, PICTURE, own=out)
     history = history_columns(read_history(opened.run_dir / layout.HISTORY))
     dataset = opened.load_data(data)  # spec, model and data are checked before anything is drawn
     result = on_test_set(opened.load_model(), spec, dataset)
@@ -57,10 +64,10 @@ def plot_run(
     confidence = result.probabilities[wrong, pred[wrong]]
     wrong = wrong[np.argsort(-confidence, kind="stable")]  # the most confident mistakes first
     files = [
-        plot_learning_curves(history, out / "learning_curves.png", title=spec.name),
+        plot_learning_curves(history, out / pngs[0], title=spec.name),
         plot_confusion_matrix(
             confusion_matrix(true, pred),
-            out / f"confusion_matrix{suffix}.png",
+            out / pngs[1],
             labels=names,
             title=f"{spec.name} ({opened.checkpoint.file})",
         ),
@@ -69,12 +76,10 @@ def plot_run(
             true[wrong].tolist(),
             pred[wrong].tolist(),
             result.probabilities[wrong, pred[wrong]].tolist(),
-            out / f"misclassified{suffix}.png",
+            out / pngs[2],
             labels=names,
             title=f"Misclassified test images ({opened.checkpoint.file})",
         ),
-        plot_model_graph(
-            spec.info.to_json(spec.name)["layers"], out / "model.png", title=spec.name
-        ),
+        plot_model_graph(spec.info.to_json(spec.name)["layers"], out / pngs[3], title=spec.name),
     ]
     return PlotResult(opened.run_dir, files, opened.checkpoint)
