@@ -5,6 +5,7 @@ Raised where a problem is found, rendered once by the CLI layer (see ``render``)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -13,10 +14,28 @@ PathPart = str | int
 
 def visible(text: str) -> str:
     """``text`` with each unprintable character escaped as Python writes it (``\\n``,
-    ``\\x1b``, ``\\u2028``): what a user typed stays on one line and cannot drive a terminal."""
+    ``\\x1b``, ``\\u2028``): what a user typed stays on one line and cannot drive a terminal.
+    A byte of a file name that is not UTF-8 is ``\\xNN``, as ``unicode_text`` writes it."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in unicode_text(text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_text(text: str) -> str:
+    """``text`` as valid Unicode (what strict JSON parsers accept): each byte of a file name
+    that is not UTF-8 (Python's ``os.fsdecode`` holds it as a lone surrogate, U+DC80-U+DCFF)
+    written ``\\xNN`` (``bad\\xff.png``), any other lone surrogate ``\\udNNN``."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def format_path(path: Sequence[PathPart]) -> str:

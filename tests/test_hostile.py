@@ -443,18 +443,21 @@ def test_bad_image(kit: Kit, tmp_path: Path, case: str) -> None:
     assert line.startswith(f"{image}:")
 
 
-def test_every_bad_image_is_reported(kit: Kit, tmp_path: Path) -> None:
-    """Several bad images: one line each (and a count), good ones do not hide them."""
-    run = make_run(tmp_path, kit, kit.good_model)
+def test_every_bad_image_is_reported(kit: Kit, conv_run: Path, tmp_path: Path) -> None:
+    """Several bad images: one line each (and a count), in order; they do not stop the good
+    one (predicted, exit 3: some were not). All of them bad: exit 1, as ``test_bad_image``."""
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     text = tmp_path / "text.png"
     text.write_text("hello")
-    result = cli("predict", run, kit.digit, empty, text, tmp_path / "missing.png")
-    assert result.exit_code == 1 and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 4 and "3 problems" in lines[-1], result.stderr
+    missing = tmp_path / "missing.png"
+    result = cli("predict", conv_run, empty, kit.digit, text, missing)
+    assert result.exit_code == 3, result.stderr
     assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(": ", 1)[0] for line in lines[1:-1]] == [str(empty), str(text), str(missing)]
+    assert lines[-1] == "3 of 4 not predicted", result.stderr
+    assert result.stdout.count("not predicted") == 3 and kit.digit.name in result.stdout
 
 
 # --------------------------------------------------------------------------------------------

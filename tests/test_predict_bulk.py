@@ -72,10 +72,12 @@ def test_a_folder_is_its_image_files_in_name_order(tmp_path: Path) -> None:
     touch(folder / "sub" / "inner.png")
     (folder / "z.png").symlink_to(folder / "b.png")
     (folder / "no-suffix").write_bytes(b"")
-    os.mkfifo(folder / "pipe.png")  # not a regular file: never read from a folder
-    assert expand_images([folder]) == [
+    os.mkfifo(folder / "pipe.png")  # not a regular file: never read, reported in its place
+    items = expand_images([folder])
+    assert items[:5] + items[6:] == [
         folder / name for name in ["10.jpg", "2.webp", "a.PNG", "b.png", "c.jpeg", "z.png"]
     ]
+    assert isinstance(items[5], UserError) and items[5].received == "a named pipe (FIFO)"
 
 
 def test_a_pattern_is_its_matches_in_name_order_each_as_if_typed(tmp_path: Path) -> None:
@@ -309,12 +311,14 @@ def test_a_script_without_a_main_guard_predicts_many_pictures_once(
 def test_every_bad_file_is_reported_in_order(
     conv_run: Path, mixed_folder: Path, tmp_path: Path
 ) -> None:
+    """The good pictures are predicted; each problem is one line on stderr and an
+    ``{"file", "error"}`` entry in its place; exit 3 (some pictures were not predicted)."""
     empty = tmp_path / "empty"
     empty.mkdir()
     missing = tmp_path / "missing.png"
     args = [mixed_folder, missing, str(tmp_path / "no*.png"), empty]
     result = cli("predict", conv_run, *args, "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == 3, result.stderr
     got = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr
     expected_files = [
@@ -323,12 +327,15 @@ def test_every_bad_file_is_reported_in_order(
         str(tmp_path / "no*.png"),
         str(empty),
     ]
-    assert [line.split(": ", 1)[0] for line in got[:-1]] == expected_files
-    assert got[-1] == "7 problems found"
+    assert got[0].startswith("model: ")
+    assert [line.split(": ", 1)[0] for line in got[1:-1]] == expected_files
+    assert got[-1] == "7 of 98 not predicted"
     doc = json.loads(result.stdout)
-    assert doc["error"]["file"] == expected_files[0]
-    assert doc["error"]["message"] == "image file is empty"
-    assert [line.split(": ", 1)[0] for line in doc["errors"]] == expected_files
+    assert len(doc) == 98 and sum("label" in row for row in doc) == 91
+    failed = [row for row in doc if "error" in row]
+    assert [row["file"] for row in failed] == expected_files
+    assert failed[0]["error"].startswith("image file is empty")
+    assert doc[4] == failed[0]  # 0000, 0001, 0002, 0003, then 0003b
 
 
 def test_an_empty_folder_alone_is_one_located_line(conv_run: Path, tmp_path: Path) -> None:

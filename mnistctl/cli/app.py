@@ -36,6 +36,7 @@ app = typer.Typer(
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
+EXIT_SOME_FAILED = 3  # predict: the pictures that could be read were, some could not
 
 SetOpt = Annotated[
     list[str] | None,

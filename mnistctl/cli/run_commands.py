@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mnistctl.cli.app import (
+    EXIT_SOME_FAILED,
     CheckpointOpt,
     DataOpt,
     FindRunsOpt,
@@ -87,19 +88,23 @@ def predict(
     checkpoint: CheckpointOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The digit in each image, with probabilities; every bad file is reported, one line each."""
+    """The digit in each image, with probabilities; every bad file is reported in its place,
+    one line each (exit 3 when some were, 1 when no picture could be read)."""
 
     def body() -> None:
         from mnistctl.commands.predict import predict_images
         from mnistctl.ui.console import print_json, stderr_console, stdout_console
-        from mnistctl.ui.results import render_checkpoint, render_predict
+        from mnistctl.ui.results import render_checkpoint, render_predict, render_predict_failures
 
-        result = predict_images(run, images, runs_dir=runs_dir, checkpoint=checkpoint)
+        result = predict_images(run, images, runs_dir=runs_dir, checkpoint=checkpoint, partial=True)
         render_checkpoint(result.checkpoint, stderr_console())  # --json: a list, as before
         if json_:
             print_json(result.to_json())
         else:
             render_predict(result, stdout_console())
+        if result.failures:
+            render_predict_failures(result, stderr_console())
+            raise typer.Exit(code=EXIT_SOME_FAILED)
 
     guard(body, json_=json_, tensorflow=True)
 

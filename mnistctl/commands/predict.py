@@ -3,12 +3,15 @@
 An IMAGE may be a folder (its image files, in name order) or a glob pattern the shell did not
 expand (see ``data/imagesets.py``). The pictures are prepared in worker processes while this
 one starts TensorFlow and checks the run (one worker per CPU but one, the last when this one
-is done if pictures are still waiting); every problem with them is reported before the model
-is loaded, and then the model reads them in batches of PREDICT_BATCH (``model_outputs``).
+is done if pictures are still waiting); every problem with them is known before the model is
+loaded, and then the model reads the good ones in batches of PREDICT_BATCH
+(``model_outputs``). For the CLI (``partial``) a bad picture is a ``Failure`` in its place
+among the predictions; for the Python API, as when no picture is good, an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ import numpy.typing as npt
 
 from mnistctl.data.imagesets import Preparation, expand_images
 from mnistctl.data.mnist import class_names
-from mnistctl.errors import UserErrors
+from mnistctl.errors import Location, UserError, UserErrors, unicode_text
 from mnistctl.phases import mark
 from mnistctl.startup import heavy_imports
 
@@ -39,7 +42,28 @@ class Prediction:
     probabilities: list[float]
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "label": self.label, "probabilities": self.probabilities}
+        return {
+            "file": unicode_text(self.file),
+            "label": self.label,
+            "probabilities": self.probabilities,
+        }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A picture that could not be predicted (or an argument that named none: a folder
+    without image files, a pattern without matches), in its place among the predictions."""
+
+    file: str
+    error: UserError
+
+    @property
+    def reason(self) -> str:
+        """The error's line without the file it is about (``file`` says it)."""
+        return dataclasses.replace(self.error, location=Location()).one_line()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": unicode_text(self.file), "error": unicode_text(self.reason)}
 
 
 @dataclass(frozen=True)
@@ -47,11 +71,22 @@ class PredictResult:
     run_dir: Path
     name: str
     class_names: tuple[str, ...]
-    predictions: list[Prediction]
+    entries: list[Prediction | Failure]  # in the order of the images given
     checkpoint: Checkpoint  # the model that read them (not in the JSON list: the CLI says it)
 
+    @property
+    def predictions(self) -> list[Prediction]:
+        return [e for e in self.entries if isinstance(e, Prediction)]
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [e for e in self.entries if isinstance(e, Failure)]
+
     def to_json(self) -> list[dict[str, Any]]:
-        return [p.to_json() for p in self.predictions]
+        """The contract's list: ``{"file", "label", "probabilities"}`` for each picture
+        predicted, ``{"file", "error"}`` for each that was not, in order; names as valid
+        Unicode (a byte that is not UTF-8 written ``\\xNN``)."""
+        return [e.to_json() for e in self.entries]
 
 
 def predict_images(
@@ -61,6 +96,7 @@ def predict_images(
     runs_dir: Path | None,
     workers: int | None = None,
     checkpoint: str | None = None,
+    partial: bool = False,
 ) -> PredictResult:
     """``mnistctl predict RUN IMAGE...``: every image is checked before the model is loaded.
 
@@ -68,7 +104,9 @@ def predict_images(
     matches in name order). ``workers``: processes preparing the pictures (default: one per
     CPU; 1: all of them here). ``checkpoint``: ``best``, ``last`` or None (the model the run
     ends with). Problems are reported in the order of ``images``: a problem with the run
-    first, then every folder without images, pattern without matches and bad picture.
+    first, then every folder without images, pattern without matches and bad picture, as
+    ``UserErrors``. With ``partial`` (the CLI), as long as one picture is good, the good ones
+    are predicted and each problem is a ``Failure`` in its place in ``entries`` instead.
     """
     items = expand_images(images)
     with Preparation(items, workers=workers) as preparation:
@@ -79,9 +117,23 @@ def predict_images(
         opened = open_run(run_arg, runs_dir, checkpoint)
         batch = preparation.result()
         mark("prepared")  # the wait for what TensorFlow's import did not hide
-    if batch.errors:
+    good = batch.prepared
+    if batch.errors and not (partial and good):
         raise UserErrors(batch.errors)
-    return predict_digits(opened, batch.names, batch.digits)
+    digits = batch.digits if len(good) == len(batch.names) else batch.digits[good]
+    result = predict_digits(opened, [batch.names[n] for n in good], digits)
+    if not batch.errors:
+        return result
+    predicted = iter(result.entries)
+    entries = [
+        next(predicted) if isinstance(outcome, int) else Failure(_file(outcome), outcome)
+        for outcome in batch.outcomes
+    ]
+    return dataclasses.replace(result, entries=entries)
+
+
+def _file(err: UserError) -> str:
+    return err.location.file if err.location.file is not None else "?"
 
 
 def predict_digits(
@@ -103,7 +155,7 @@ def predict_digits(
         run_dir=opened.run_dir,
         name=opened.spec.name,
         class_names=class_names(opened.spec.data.dataset),
-        predictions=[
+        entries=[
             Prediction(name, label, row)
             for name, label, row in zip(names, labels, probabilities.tolist(), strict=True)
         ],

@@ -17,6 +17,7 @@ problems.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import glob
 import os
 import stat
@@ -112,16 +113,15 @@ def _is_dir(path: Path) -> bool:
 
 
 def _folder(folder: Path) -> list[Item]:
-    """The image files in ``folder`` in name order (regular files and links to them)."""
+    """The image files in ``folder`` in name order (regular files and links to them), each
+    entry that has an image name but cannot be one (a link that loops or cannot be followed,
+    a pipe, socket or device: never opened, it could block) a UserError in its place."""
     try:
-        with os.scandir(folder) as entries:
-            names = sorted(
-                entry.name
-                for entry in entries
-                if not entry.name.startswith(".")
-                and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES
-                and (entry.is_file() or entry.is_symlink())
+        with os.scandir(folder) as scan:
+            entries = sorted(
+                (entry for entry in scan if _image_name(entry.name)), key=lambda e: e.name
             )
+            found = [_entry(folder, entry) for entry in entries]
     except OSError as exc:
         return [
             UserError(
@@ -132,7 +132,8 @@ def _folder(folder: Path) -> list[Item]:
                 hint="check the folder's permissions",
             )
         ]
-    if not names:
+    items = [item for item in found if item is not None]
+    if not items:
         return [
             UserError(
                 "no image files in the folder",
@@ -143,7 +144,55 @@ def _folder(folder: Path) -> list[Item]:
                 "extension; sub-folders and hidden files are not read",
             )
         ]
-    return [folder / name for name in names]
+    return items
+
+
+def _image_name(name: str) -> bool:
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+_NOT_FILES = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def _entry(folder: Path, entry: os.DirEntry[str]) -> Item | None:
+    """A folder's entry with an image name: its path, None (a sub-folder, skipped) or the
+    problem with it. A link to nowhere is its path (``load_digit`` says it is not found)."""
+    path = folder / entry.name
+    try:
+        if entry.is_file(follow_symlinks=False):  # the usual case: no system call
+            return path
+        mode = entry.stat().st_mode  # follows links
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        loop = exc.errno == errno.ELOOP
+        return UserError(
+            "a symbolic link that loops" if loop else "cannot follow the link",
+            location=Location(file=str(path)),
+            expected="an image file, or a link to one",
+            received=exc.strerror or type(exc).__name__,
+            hint="the link leads back to itself: point it at a picture or remove it"
+            if loop
+            else "check the permissions of the folders on the link's way",
+        )
+    if stat.S_ISDIR(mode):
+        return None
+    kind = _NOT_FILES.get(stat.S_IFMT(mode))
+    if kind is None:
+        return path
+    return UserError(
+        "not a regular file",
+        location=Location(file=str(path)),
+        expected="an image file",
+        received=kind,
+        hint="a folder's pipes, sockets and devices are not read (they could block); "
+        "name a pipe itself on the command line to read a picture from it",
+    )
 
 
 def _folder_contents(folder: Path) -> str:
@@ -174,11 +223,18 @@ def _no_match(pattern: str) -> UserError:
 class ImageBatch:
     """The digits of the files among the items, in order: ``digits[i]`` (28 x 28 float32) is
     the file ``names[i]``'s (zeros where the file has a problem); ``errors`` holds every
-    problem, in the order of the items."""
+    problem, in the order of the items; ``outcomes`` has one entry per item, in order: the
+    index in ``names`` of a prepared picture, or the item's problem."""
 
     names: list[str]
     digits: npt.NDArray[np.float32]
     errors: list[UserError]
+    outcomes: list[int | UserError]
+
+    @property
+    def prepared(self) -> list[int]:
+        """The indices in ``names`` of the pictures prepared, in order."""
+        return [n for n in self.outcomes if isinstance(n, int)]
 
 
 def prepare_images(items: Sequence[Item], *, workers: int | None = None) -> ImageBatch:
@@ -267,12 +323,13 @@ class Preparation:
             for at, problem in done.errors:
                 errors[chunk[at]] = _relocated(problem, str(self._paths[chunk[at]]))
         self.close()
-        in_order = (
-            item if isinstance(item, UserError) else errors.get(pos)
+        outcomes = [
+            item if isinstance(item, UserError) else errors.get(pos, slot[pos])
             for pos, item in enumerate(self._items)
-        )
+        ]
         names = [str(path) for path in self._paths.values()]
-        return ImageBatch(names, digits, [err for err in in_order if err is not None])
+        problems = [err for err in outcomes if isinstance(err, UserError)]
+        return ImageBatch(names, digits, problems, outcomes)
 
 
 def _worker_can_read(path: Path) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from mnistctl.errors import UserError, UserErrors, format_path, visible
+from mnistctl.errors import UserError, UserErrors, format_path, unicode_text, visible
 
 
 def excerpt(source: str, line: int, col: int | None, context: int = 2) -> list[str]:
@@ -56,17 +56,22 @@ def error_json(errors: UserErrors | UserError) -> dict[str, Any]:
         errors = UserErrors([errors])
     first = errors.errors[0]
     loc = first.location
+    text = _unicode  # a file name's bytes that are not UTF-8 as \xNN: strict JSON
     return {
         "error": {
-            "message": first.message,
-            "file": loc.file,
+            "message": text(first.message),
+            "file": text(loc.file),
             "line": loc.line,
             "column": loc.col,
             "path": format_path(loc.path) or None,
-            "expected": first.expected,
-            "received": first.received,
-            "hint": first.hint,
-            "one_line": first.one_line(),
+            "expected": text(first.expected),
+            "received": text(first.received),
+            "hint": text(first.hint),
+            "one_line": text(first.one_line()),
         },
-        "errors": [e.one_line() for e in errors.errors],
+        "errors": [unicode_text(e.one_line()) for e in errors.errors],
     }
+
+
+def _unicode(value: str | None) -> str | None:
+    return None if value is None else unicode_text(value)

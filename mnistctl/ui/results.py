@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mnistctl.ui.console import plain
 from mnistctl.ui.tables import confusion_table, metrics_table, per_class_table
@@ -90,12 +91,18 @@ def render_evaluate(result: EvaluateResult, out: Console) -> None:
 
 
 def render_predict(result: PredictResult, out: Console) -> None:
+    """A row per picture in order; one that could not be predicted says why in its place."""
+    from mnistctl.commands.predict import Failure  # loaded already: the command made result
+
     names = result.class_names
     table = Table(title=plain(f"{result.name}: predictions"), title_justify="left")
     table.add_column("file", overflow="fold")
     table.add_column("label", justify="right")
     table.add_column("top 3 (probability)")
-    for row in result.predictions:
+    for row in result.entries:
+        if isinstance(row, Failure):
+            table.add_row(plain(row.file), plain("-"), plain(f"not predicted: {row.error.message}"))
+            continue
         probs = np.asarray(row.probabilities)
         top = np.argsort(-probs)[:3]
         label = row.label
@@ -106,6 +113,17 @@ def render_predict(result: PredictResult, out: Console) -> None:
             plain("  ".join(f"{names[i]}: {probs[i]:.1%}" for i in top)),
         )
     out.print(table)
+
+
+def render_predict_failures(result: PredictResult, err: Console) -> None:
+    """Each picture that could not be predicted, one line each in order (on stderr, also with
+    --json), and how many."""
+    for failure in result.failures:
+        line = plain(failure.error.one_line())
+        err.print(Text("error: ", style="bold red") + line if err.is_terminal else line)
+    err.print(
+        plain(f"{len(result.failures)} of {len(result.entries)} not predicted", style="bold red")
+    )
 
 
 def render_plot(result: PlotResult, out: Console, err: Console) -> None:
