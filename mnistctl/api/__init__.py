@@ -16,9 +16,11 @@
 Every call runs the code the CLI runs (``commands/``): no second implementation. Every
 user-facing problem is raised as one exception type, ``mnistctl.Error`` (``UserErrors``): its
 ``str`` is exactly the line(s) the CLI prints, and ``message``, ``location``, ``expected``,
-``received``, ``hint`` and ``errors`` are there to read. Nothing prints, except the progress of
-training (stderr, as in the CLI). ``import mnistctl`` and ``load_spec`` never import TensorFlow
-or matplotlib; training, evaluating, predicting, plotting and ``Spec.build`` do.
+``received``, ``hint`` and ``errors`` are there to read; an argument of a type its annotation
+does not allow is one too, refused before anything runs (``api/arguments.py``). Nothing
+prints, except the progress of training (stderr, as in the CLI). ``import mnistctl`` and
+``load_spec`` never import TensorFlow or matplotlib; training, evaluating, predicting, plotting
+and ``Spec.build`` do.
 """
 
 from mnistctl.api.common import Error, ImageInput

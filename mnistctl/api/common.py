@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from mnistctl.api.arguments import ArgumentCheck
 from mnistctl.errors import UserError, UserErrors
 
 if TYPE_CHECKING:
@@ -40,11 +41,15 @@ IMAGE_SIDE = 28
 
 def _user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Raise every user-facing problem as ``Error`` (``UserErrors``), with a short traceback:
-    the problem is in the user's input, not in mnistctl's code."""
+    the problem is in the user's input, not in mnistctl's code. First the arguments are checked
+    against ``fn``'s annotations (``arguments.py``): a wrong type is refused before anything
+    runs."""
+    check = ArgumentCheck(fn)
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            check(args, kwargs)
             return fn(*args, **kwargs)
         except UserErrors as err:
             raise err.with_traceback(None) from None

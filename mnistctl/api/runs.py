@@ -129,6 +129,7 @@ class Run:
     from ``open_run``): precision, seconds, epochs run in that session.
     """
 
+    @_user_errors
     def __init__(self, run_dir: PathArg, *, training: TrainResult | None = None) -> None:
         self._run_dir = Path(run_dir).resolve()
         self.training = training
@@ -150,10 +151,19 @@ class Run:
         """The run directory (absolute)."""
         return self._run_dir
 
+    def _existing(self) -> Path:
+        """The run directory; one that is gone (or no longer a run's) is refused as the CLI
+        refuses it, not read as an empty run."""
+        from mnistctl.runs import layout
+
+        if not (self._run_dir / layout.SPEC).is_file():
+            layout.find_run(self._run_dir)  # raises the CLI's error for what is there now
+        return self._run_dir
+
     def _record(self) -> RunRecord:
         from mnistctl.runs.record import RunRecord
 
-        return RunRecord.load(self._run_dir)
+        return RunRecord.load(self._existing())
 
     @property
     @_user_errors
@@ -169,7 +179,7 @@ class Run:
         it."""
         from mnistctl.runs import layout
 
-        return api_spec(layout.load_run_spec(self._run_dir))
+        return api_spec(layout.load_run_spec(self._existing()))
 
     @property
     def name(self) -> str:
@@ -183,7 +193,7 @@ class Run:
         from mnistctl.runs import layout
         from mnistctl.runs.history import history_columns, read_history
 
-        return history_columns(read_history(self._run_dir / layout.HISTORY))
+        return history_columns(read_history(self._existing() / layout.HISTORY))
 
     @property
     @_user_errors

@@ -15,6 +15,7 @@ from rich.jupyter import JupyterMixin
 from rich.text import Text
 
 from mnistctl import spec as spec_language
+from mnistctl.api.arguments import received, short
 from mnistctl.api.common import (
     PathArg,
     Split,
@@ -22,6 +23,7 @@ from mnistctl.api.common import (
     _tensorflow,
     _user_errors,
 )
+from mnistctl.errors import Location, UserError
 
 if TYPE_CHECKING:
     import keras
@@ -37,8 +39,8 @@ def load_spec(path: PathArg, overrides: Sequence[str] | Mapping[str, Any] = ()) 
     """Load and check a spec, as ``mnistctl validate`` does (never imports TensorFlow).
 
     ``overrides`` are the CLI's ``--set`` values: ``["train.epochs=2", "data.train_samples=300"]``
-    (each value parsed as YAML), or a mapping ``{"train.epochs": 2}``. Raises ``Error`` listing
-    every problem found, each with its place.
+    (each value parsed as YAML), or a mapping ``{"train.epochs": 2}``; a bare string is refused
+    (a list, even of one). Raises ``Error`` listing every problem found, each with its place.
     """
     return api_spec(spec_language.load_spec(Path(path), _override_list(overrides)))
 
@@ -88,12 +90,40 @@ def api_spec(spec: spec_language.Spec) -> Spec:
 
 
 def _override_list(overrides: Sequence[str] | Mapping[str, Any]) -> list[str]:
-    if isinstance(overrides, str):
-        return [overrides]
+    """The overrides as ``--set`` values (a bare string was refused by the argument check:
+    ``overrides=["train.epochs=2"]``, not ``"train.epochs=2"``)."""
     if isinstance(overrides, Mapping):
-        # JSON is YAML: the value reads back as the Python value it was.
-        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-    return [str(item) for item in overrides]
+        return [_mapped_override(key, value) for key, value in overrides.items()]
+    for index, item in enumerate(overrides):
+        if not isinstance(item, str):
+            raise UserError(
+                "not an override",
+                Location(f"overrides[{index}]"),
+                expected="a string KEY=VALUE, as --set takes (train.epochs=2)",
+                received=received(item),
+            )
+    return list(overrides)
+
+
+def _mapped_override(key: object, value: object) -> str:
+    """``{"train.epochs": 2}``'s item as ``train.epochs=2``: JSON is YAML, so the value reads
+    back as the Python value it was."""
+    if not isinstance(key, str):
+        raise UserError(
+            "not an override key",
+            Location(f"overrides[{short(key)}]"),
+            expected="a string, the dotted path of a spec setting (train.epochs)",
+            received=received(key),
+        )
+    try:
+        return f"{key}={json.dumps(value)}"
+    except (TypeError, ValueError):
+        raise UserError(
+            "not an override value",
+            Location(f"overrides[{short(key)}]"),
+            expected="a number, string, boolean, None, or a list or dict of them",
+            received=received(value),
+        ) from None
 
 
 class _Collector(Console):
