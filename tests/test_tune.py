@@ -425,3 +425,58 @@ def test_two_workers_share_a_postgresql_database(kit: Kit) -> None:
     with server() as url:
         doc = two_workers(kit, kit.base / "pg", "--storage", url)
         assert doc["storage"] == url
+
+
+PASSWORD, QUERY_PASSWORD = "Pw7:s3cr/et", "Qy9secret"
+
+
+def worker_command_lines(parent: subprocess.Popen[str]) -> dict[int, bytes]:
+    """The command lines of ``parent``'s worker processes, as ``ps`` shows them to anyone."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == parent.pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    return {pid: line for pid, line in found.items() if b"--worker" in line}
+
+
+def test_two_workers_never_show_the_storage_password(kit: Kit) -> None:
+    """Issue 23, item 3: not on a worker's command line, not in its log (its owner's only),
+    not in the output, study.json or any trial's record, spelt in the userinfo or the query."""
+    from pg import server
+
+    from mnistctl.tune.workers import STORAGE_ENV
+
+    runs = kit.base / "secret"
+    with server() as plain_url:
+        url = plain_url.replace("postgres@", f"postgres:{PASSWORD}@", 1)
+        url += f"?password={QUERY_PASSWORD}"  # trust authentication: any password will do
+        proc = start_tune(kit, runs, "--storage", url, "--workers", "2", "--trials", "2",
+                          "--set", "train.epochs=1", "--json")  # fmt: skip
+        lines = wait_for(lambda: (w := worker_command_lines(proc)) and len(w) == 2 and w, proc,
+                         "two workers")  # fmt: skip
+        environ = {pid: Path(f"/proc/{pid}/environ").read_bytes() for pid in lines}
+        out, err = proc.communicate(timeout=WATCHDOG_S)
+    assert proc.returncode == 0, err
+    secrets = (PASSWORD, QUERY_PASSWORD, "s3cr")
+    for pid, line in lines.items():
+        assert not [s for s in secrets if s.encode() in line], line
+        assert f"{STORAGE_ENV}=".encode() in environ[pid]  # how the worker got it
+    doc = json.loads(out)
+    assert doc["storage"] == plain_url.replace("postgres@", "postgres:***@", 1) + "?password=***"
+    assert len(doc["trials"]) == 2 and {t["state"] for t in doc["trials"]} <= {"COMPLETE", "PRUNED"}
+    logs = sorted((runs / "rand-tune" / "workers").glob("worker-*.log"))
+    assert len(logs) == 2
+    assert {oct(p.stat().st_mode & 0o777) for p in logs} == {"0o600"}
+    written = [p for p in (runs / "rand-tune").rglob("*") if p.is_file()]
+    assert runs / "rand-tune" / "study.json" in written
+    assert len([p for p in written if p.name == METRICS]) == 2
+    for path in written:
+        data = path.read_bytes()
+        assert not [s for s in secrets if s.encode() in data], path
+    assert not [s for s in secrets if s in out or s in err]

@@ -126,6 +126,7 @@ def _prepare(request: TuneRequest, *, check_data: bool) -> _Prepared:
         load_dataset(spec.data.dataset, spec.data_path(request.data))
     paths = StudyPaths(request.runs_dir.resolve(), name)
     opened = open_storage(request.storage, paths.journal, workers=request.workers)
+    notes += opened.take_notices()
     return _Prepared(spec, section, name, paths, total, opened, notes)
 
 
@@ -149,8 +150,9 @@ def tune_spec(request: TuneRequest, watcher: Watcher) -> TuneResult:
 
 def tune_worker(request: TuneRequest, index: int, watcher: Watcher) -> int:
     """One of ``--workers K``'s processes (the hidden ``--worker I``): the loop, no results."""
-    from mnistctl.tune.workers import configure_threads
+    from mnistctl.tune.workers import configure_threads, storage_from_env
 
+    request = dataclasses.replace(request, storage=storage_from_env() or request.storage)
     configure_threads()
     prep = _prepare(request, check_data=False)
     study = open_study(prep.opened, prep.name, prep.spec, prep.section, worker=index)
@@ -205,7 +207,9 @@ def _with_workers(
         stop.requested, stop.signum = True, signum
         watcher.note("stopping: each worker ends its trial in training (Ctrl-C again: at once)")
 
-    exits = workers.run_workers(commands, logs, threads, poll=poller.poll, stopped=stopped)
+    exits = workers.run_workers(
+        commands, logs, threads, storage=prep.opened.url, poll=poller.poll, stopped=stopped
+    )
     ran = sum(
         1
         for t in study.get_trials(deepcopy=False)
@@ -230,8 +234,6 @@ def _with_workers(
 def _worker_args(request: TuneRequest, prep: _Prepared) -> list[str]:
     args = ["--trials", str(prep.total), "--study", prep.name, "--runs-dir"]
     args.append(str(prep.paths.runs_dir))
-    if prep.opened.url is not None:
-        args += ["--storage", prep.opened.url]
     if request.data is not None:
         args += ["--data", str(request.data.expanduser().resolve())]
     for override in request.overrides:

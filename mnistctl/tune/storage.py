@@ -1,7 +1,7 @@
 """Where a study lives: a storage URL (or none) as an Optuna storage, or a one-line refusal.
 
 - none: Optuna's journal file, ``RUNS/<study>/study.journal``; every process on this machine
-  (and on machines that share the folder) appends to it under a lock.
+  (and on machines that share the folder) appends to it under a lock (``journal.py``).
 - ``postgresql://`` (``postgresql+psycopg2://``, ``postgresql+psycopg://``) and ``mysql://``
   (``mysql+pymysql://``, ...; where a driver is installed): Optuna's RDB storage, shared by
   processes on many machines, with heartbeats, so that a trial whose process stopped beating
@@ -9,18 +9,21 @@
 - ``sqlite:///FILE``: one process only; SQLite locks under parallel writers.
 
 Opening a database connects at once, with a connect timeout: a wrong or unreachable URL is one
-line within seconds, never a traceback.
+line within seconds, never a traceback. A URL is shown and written only through
+``masking.masked``, and a driver's message only through ``masking.scrubbed``: no password, in
+any spelling, leaves this module.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnistctl.errors import Location, UserError
+from mnistctl.tune.masking import masked, scrubbed
 
 HEARTBEAT_S = 5  # a running trial's process writes a heartbeat this often (RDB storages)
 GRACE_S = 15  # and is taken for dead after this long without one
@@ -56,12 +59,24 @@ _DEFAULT_DRIVERS = {
 class OpenedStorage:
     storage: Any  # an optuna.storages.BaseStorage
     kind: str  # journal | postgresql | mysql | sqlite
-    shown: str  # for people: the journal's path, or the URL with its password masked
-    url: str | None  # what worker processes are given (None: the default journal)
+    shown: str  # for people and files: the journal's path, or the URL with its secrets masked
+    # what worker processes are given, through their environment (None: the default journal)
+    url: str | None = field(default=None, repr=False)
+    notices: list[str] = field(default_factory=list, compare=False)  # the journal's repairs
 
     @property
     def heartbeats(self) -> bool:
         return self.kind in ("postgresql", "mysql")
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's message) without the URL's secrets."""
+        return scrubbed(text, self.url)
+
+    def take_notices(self) -> list[str]:
+        """What happened to the storage since the last call (a damaged tail cut off)."""
+        taken = list(self.notices)
+        self.notices.clear()
+        return taken
 
 
 def open_storage(url: str | None, journal: Path, *, workers: int) -> OpenedStorage:
@@ -71,7 +86,7 @@ def open_storage(url: str | None, journal: Path, *, workers: int) -> OpenedStora
     where = Location("--storage")
     given = url
     if "://" not in url:
-        raise UserError("not a storage URL", where, expected=ACCEPTED, received=_masked(url))
+        raise UserError("not a storage URL", where, expected=ACCEPTED, received=masked(url))
     scheme = url.split("://", 1)[0].lower()
     if scheme == "postgres":  # what Heroku and others write; SQLAlchemy spells it out
         url, scheme = "postgresql" + url[len("postgres") :], "postgresql"
@@ -112,7 +127,33 @@ def open_storage(url: str | None, journal: Path, *, workers: int) -> OpenedStora
             hint=f"pip install {package}",
         )
     kind = scheme.split("+", 1)[0]
+    _check_parsed(url, given)
     return _rdb(url, given, kind, {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}})
+
+
+def _check_parsed(url: str, given: str) -> None:
+    """Refused before connecting: a URL SQLAlchemy cannot read, and a password with an ``@``
+    in it, which SQLAlchemy (and libpq) would cut at that ``@``, taking the rest for the host
+    (and the driver's error would then quote part of the password)."""
+    from sqlalchemy.engine import make_url
+
+    where = Location("--storage")
+    try:
+        host = make_url(url).host
+    except Exception as exc:
+        raise UserError(
+            "not a storage URL", where, expected=ACCEPTED,
+            received=f"{masked(given)}: {scrubbed(_first_line(exc), given)}",
+        ) from None  # fmt: skip
+    if host is not None and "@" in host:
+        raise UserError(
+            "the URL's password holds an @, which ends the password in a URL",
+            where,
+            expected="each @ in a password written as %40",
+            received=masked(given),
+            hint="write the password percent-encoded, or leave it out of the URL and give it "
+            "through PGPASSWORD or ~/.pgpass",
+        )
 
 
 def _installed(module: str) -> bool:
@@ -123,28 +164,10 @@ def _installed(module: str) -> bool:
 
 
 def _journal(path: Path) -> OpenedStorage:
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    from mnistctl.tune.journal import open_journal
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(path)))
-    except OSError as exc:
-        raise UserError(
-            "cannot open the study's journal",
-            Location(str(path)),
-            received=exc.strerror or type(exc).__name__,
-            hint="check that the runs directory is writable",
-        ) from None
-    except Exception as exc:  # a damaged journal: Optuna replays it and fails
-        raise UserError(
-            "cannot read the study's journal",
-            Location(str(path)),
-            expected="a journal file written by Optuna",
-            received=_first_line(exc),
-            hint="move the file away to start the study afresh",
-        ) from None
-    return OpenedStorage(storage, "journal", str(path), None)
+    storage, backend = open_journal(path)
+    return OpenedStorage(storage, "journal", str(path), None, backend.notices)
 
 
 def _rdb(url: str, given: str, kind: str, engine_kwargs: dict[str, Any]) -> OpenedStorage:
@@ -152,7 +175,7 @@ def _rdb(url: str, given: str, kind: str, engine_kwargs: dict[str, Any]) -> Open
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    shown = _masked(given)
+    shown = masked(given)
     beats = kind in ("postgresql", "mysql")
     try:
         with warnings.catch_warnings():
@@ -171,25 +194,10 @@ def _rdb(url: str, given: str, kind: str, engine_kwargs: dict[str, Any]) -> Open
             "cannot open the study storage",
             Location("--storage"),
             expected=f"a reachable {kind} database",
-            received=f"{shown}: {_first_line(exc)}",
+            received=f"{shown}: {scrubbed(_first_line(exc), given)}",
             hint="check the host, port, user and database name, and that the server runs",
         ) from None
     return OpenedStorage(storage, kind, shown, given)
-
-
-def _masked(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return str(make_url(url).render_as_string(hide_password=True))
-    except Exception:
-        head, sep, tail = url.partition("://")
-        if sep and "@" in tail:
-            cred, _, host = tail.rpartition("@")
-            if ":" in cred:
-                return f"{head}://{cred.split(':', 1)[0]}:***@{host}"
-        return url
 
 
 def _first_line(exc: BaseException) -> str:

@@ -98,7 +98,7 @@ def storage_error(opened: OpenedStorage, exc: BaseException) -> UserError:
     return UserError(
         "the study storage failed",
         Location(opened.shown),
-        received=f"{type(inner).__name__}: {lines[0] if lines else ''}"[:300],
+        received=opened.scrub(f"{type(inner).__name__}: {lines[0] if lines else ''}")[:300],
         hint="run the same command again to continue the study",
     )
 
@@ -186,6 +186,8 @@ def run_here(study: Any, setup: TrialSetup, total: int, opened: OpenedStorage) -
                 break
             study.optimize(objective, n_trials=1, catch=(TrialFailed,), callbacks=[after_trial])
             ran += 1
+            for text in opened.take_notices():  # the journal's tail, cut off meanwhile
+                setup.watcher.note(text)
             setup.watcher.finished(rows(study.get_trials(deepcopy=False), setup.section))
     return ran
 

@@ -10,6 +10,9 @@ instead), so a study of N trials ends with N trials that finished or failed for 
 A trial whose process died (SIGKILL, a lost machine) stays RUNNING in the storage. On this
 machine the owner tells: before asking for a trial, each process fails the RUNNING trials whose
 owner is on this host and gone ("worker died") and queues a retry with the same parameters.
+A process killed between Optuna creating its trial and recording the owner (a few
+milliseconds) leaves a trial without an owner, and without a heartbeat: one that has stayed so
+for ``OWNERLESS_GRACE_S`` is failed and retried the same way, by any process on any host.
 Across machines, RDB storages' heartbeats do the same (``storage.py``); Optuna's callback
 queues the retry and records what it retries in ``retry_history``.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from mnistctl.filedata import Shape
@@ -30,6 +34,9 @@ from mnistctl.tune.space import decoded
 WORKER_DIED = "worker died"
 INTERRUPTED = "interrupted"
 NO_HEARTBEAT = "worker died (no heartbeat)"
+# A RUNNING trial still without an owner this long after it started lost its process before the
+# process said who it was (it does so at once, before any value is proposed).
+OWNERLESS_GRACE_S = 30.0
 
 # A trial's user attributes as tune/objective.py sets them (Optuna keeps them as JSON); one of
 # another shape reads as absent, each on its own.
@@ -146,8 +153,9 @@ def _queued_params(trial: Any) -> dict[str, Any]:
     return dict(fixed) if isinstance(fixed, dict) else {}
 
 
-def fail_dead(study: Any) -> list[int]:
-    """Fail the RUNNING trials whose process on this host is gone, each with a retry queued
+def fail_dead(study: Any, now: datetime | None = None) -> list[int]:
+    """Fail the RUNNING trials whose process on this host is gone, and those left without an
+    owner for ``OWNERLESS_GRACE_S`` (``now``: the clock, for tests), each with a retry queued
     (same parameters); the numbers of the trials failed here."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
@@ -156,8 +164,11 @@ def fail_dead(study: Any) -> list[int]:
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = Owner.from_json(attrs(trial).get("owner"))
-        if owner is None or liveness.is_alive(owner) is not False:
-            continue  # just asked (no owner yet), alive, or on another host
+        if owner is None:
+            if not ownerless_too_long(trial, now):
+                continue  # just asked: its owner is on the way
+        elif liveness.is_alive(owner) is not False:
+            continue  # alive, or on another host
         try:
             storage.set_trial_user_attr(trial._trial_id, "fail_reason", WORKER_DIED)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -168,6 +179,19 @@ def fail_dead(study: Any) -> list[int]:
     return failed
 
 
+def ownerless_too_long(trial: Any, now: datetime | None = None) -> bool:
+    """``trial`` (RUNNING, no owner) started ``OWNERLESS_GRACE_S`` or more before ``now``.
+    Optuna's start times are naive local times (journal and RDB storages alike)."""
+    start = trial.datetime_start
+    if start is None:
+        return False
+    if now is None:
+        now = datetime.now(start.tzinfo)
+    return float((now - start).total_seconds()) >= OWNERLESS_GRACE_S
+
+
 def retry(study: Any, trial: Any) -> None:
-    """Queue a trial with ``trial``'s parameters, noting which trial it repeats."""
-    study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
+    """Queue a trial with ``trial``'s parameters (for one that died before it proposed any, a
+    retry's fixed ones, or none), noting which trial it repeats."""
+    params = dict(trial.params) or _queued_params(trial)
+    study.enqueue_trial(params, user_attrs={"retry_of": trial.number})

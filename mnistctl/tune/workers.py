@@ -8,14 +8,20 @@ process group, so a Ctrl-C in the terminal reaches this process only, which pass
 each worker exactly once: each stops its trial in training (the run "interrupted", the trial
 queued again) and exits 130; a second Ctrl-C is passed on too, and they exit at once. A worker
 dies with its parent (Linux's parent-death signal), so no worker outlives a killed ``tune``.
-Each worker's messages go to ``RUNS/<study>/workers/worker-I.log``; the parent shows the
-trials as they finish by reading the storage.
+Each worker's messages go to ``RUNS/<study>/workers/worker-I.log`` (readable by its owner
+only); the parent shows the trials as they finish by reading the storage.
+
+A storage URL may hold a password, so it never goes on a worker's command line (which ``ps``
+and ``/proc/PID/cmdline`` show to every user) nor into its log: each worker finds it in its
+environment (``MNISTCTL_TUNE_STORAGE``, readable by the same user only), and takes it out of
+its environment before anything else runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -28,6 +34,8 @@ from types import FrameType
 from mnistctl.procs import usable_cpus
 
 POLL_S = 0.5
+STORAGE_ENV = "MNISTCTL_TUNE_STORAGE"  # the storage URL, from tune to its workers
+LOG_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -83,25 +91,44 @@ def worker_command(spec: Path, index: int, args: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "mnistctl", "tune", str(spec), "--worker", str(index), *args]
 
 
+def storage_from_env() -> str | None:
+    """In a worker: the storage URL its parent gave it, taken out of the environment (so that
+    nothing the worker starts inherits it); None for the default journal."""
+    return os.environ.pop(STORAGE_ENV, None) or None
+
+
+def open_log(path: Path) -> int:
+    """``path`` opened for appending, readable and writable by its owner only (an older,
+    wider log is narrowed); a file descriptor."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_MODE)
+    os.fchmod(fd, LOG_MODE)
+    return fd
+
+
 def run_workers(
     commands: Sequence[list[str]],
     logs: Sequence[Path],
     threads: ThreadSplit,
     *,
+    storage: str | None,
     poll: Callable[[], None],
     stopped: Callable[[int], None],
 ) -> list[WorkerExit]:
-    """Start each command, call ``poll`` every half second until all have exited; a signal
-    here is passed on to the workers (``stopped(signum)`` is told of the first)."""
+    """Start each command (``storage``, the URL, in its environment), call ``poll`` every half
+    second until all have exited; a signal here is passed on to the workers (``stopped(signum)``
+    is told of the first)."""
     env = {**os.environ, **threads.env(), "PYTHONUNBUFFERED": "1"}
     env.pop("MNISTCTL_DATA", None)  # the parent passes --data itself
+    env.pop(STORAGE_ENV, None)
+    if storage is not None:
+        env[STORAGE_ENV] = storage
     procs: list[subprocess.Popen[bytes]] = []
     with _forwarding(procs, stopped):
         for command, log in zip(commands, logs, strict=True):
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "ab") as out:
+            with open(open_log(log), "ab") as out:
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-                out.write(f"--- {stamp}: {' '.join(command)}\n".encode())
+                out.write(f"--- {stamp}: {shlex.join(command)}\n".encode())
                 out.flush()
                 procs.append(
                     subprocess.Popen(

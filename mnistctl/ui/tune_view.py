@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from mnistctl.tune.masking import masked
 from mnistctl.ui.console import plain
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ def shown_path(path: object) -> str:
         return str(p.relative_to(Path.cwd()))
     except ValueError:
         return str(p)
+
+
+def shown_storage(storage: str) -> str:
+    """A study's storage as people read it: a URL with its secrets masked (never through the
+    path shortener, which would fold its ``//``), or the journal's path."""
+    return masked(storage) if "://" in storage else shown_path(storage)
 
 
 def best_number(rows: Sequence[TrialRow], direction: str) -> int | None:
@@ -230,7 +237,7 @@ def render_tune(result: TuneResult, out: Console, *, table: bool) -> None:
     out.print(
         plain(
             f"study {result.study}: {len(result.trials)} trials ({summary}); "
-            f"{result.ran_here} run by this command; storage {shown_path(result.storage)}"
+            f"{result.ran_here} run by this command; storage {shown_storage(result.storage)}"
         ),
         soft_wrap=True,
     )
