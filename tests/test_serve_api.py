@@ -238,10 +238,10 @@ def _bad_cases() -> dict[str, Case]:
             415,
             ("Content-Type: text/plain",),
         ),
-        "form upload": (
-            lambda c: c.post("/api/predict", files={"file": ("d.png", digit, "image/png")}),
+        "url-encoded form": (
+            lambda c: c.post("/api/predict", data={"file": "d.png"}),
             415,
-            ("multipart/form-data",),
+            ("application/x-www-form-urlencoded", "multipart/form-data"),
         ),
         "blank picture": (post(blank), 422, ("no digit found",)),
         "decompression bomb": (post(png_header_only(100_000, 100_000)), 413, ("too large",)),
@@ -276,7 +276,7 @@ def _bad_cases() -> dict[str, Case]:
 
 BAD = [
     "empty body", "not an image", "truncated", "no content type", "text content type",
-    "form upload", "blank picture", "decompression bomb", "over the pixel limit", "50 MB body",
+    "url-encoded form", "blank picture", "decompression bomb", "over the pixel limit", "50 MB body",
     "11 MB streamed without a length", "GET predict", "PUT predict", "DELETE info", "POST info",
     "unknown path", "unknown static file", "bad query",
 ]  # fmt: skip

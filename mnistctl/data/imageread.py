@@ -30,6 +30,7 @@ from mnistctl.errors import UserError
 
 if TYPE_CHECKING:
     from PIL import Image
+    from PIL.PngImagePlugin import PngStream
 
 __all__ = [
     "MAX_PIXELS",
@@ -225,10 +226,12 @@ def _strict_pillow() -> Iterator[None]:
     """Pillow as every way in decodes a picture: a truncated file is an error, never half a
     digit; Pillow only warns between MAX_IMAGE_PIXELS and twice that, and that is an error too.
     Its other warnings (minor damage it recovers from, e.g. a bad TIFF tag) are not shown."""
-    from PIL import Image, ImageFile
+    from PIL import Image, ImageFile, PngImagePlugin
 
     saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    saved_stream = PngImagePlugin.PngStream
     ImageFile.LOAD_TRUNCATED_IMAGES = False
+    PngImagePlugin.PngStream = _png_text_skipped(saved_stream)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -236,6 +239,56 @@ def _strict_pillow() -> Iterator[None]:
             yield
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
+        PngImagePlugin.PngStream = saved_stream
+
+
+def _png_text_skipped(base: type[PngStream]) -> type[PngStream]:
+    """Pillow's PNG chunk reader, but a text chunk (tEXt, zTXt, iTXt: metadata) that Pillow
+    refuses is skipped, not a damaged picture: one that decompresses to more than
+    ``PngImagePlugin.MAX_TEXT_CHUNK``, text past ``MAX_TEXT_MEMORY`` in all, an unknown
+    compression. Pillow's bounds stay: a chunk is never decompressed past MAX_TEXT_CHUNK, the
+    text kept stays within MAX_TEXT_MEMORY, and a refused chunk counts MAX_TEXT_CHUNK against
+    it too (the decompression it cost), so that once it is spent later text chunks are skipped
+    unread."""
+    if getattr(base, "text_skipped", None) is not None:  # nested: already this reader
+        return base
+
+    class TextSkipped(base):  # type: ignore[misc, valid-type]
+        text_skipped = 0  # bytes of text work refused so far
+        text_memory: int  # Pillow's: bytes of text kept so far
+
+        def chunk_tEXt(self, pos: int, length: int) -> bytes:
+            return self._text_or_skip(base.chunk_tEXt, pos, length)
+
+        def chunk_zTXt(self, pos: int, length: int) -> bytes:
+            return self._text_or_skip(base.chunk_zTXt, pos, length)
+
+        def chunk_iTXt(self, pos: int, length: int) -> bytes:
+            return self._text_or_skip(base.chunk_iTXt, pos, length)
+
+        def _text_or_skip(self, read: Callable[..., bytes], pos: int, length: int) -> bytes:
+            from PIL import ImageFile, PngImagePlugin
+
+            if self.text_memory + self.text_skipped <= PngImagePlugin.MAX_TEXT_MEMORY:
+                head = self.fp.read(min(length, 80))  # the chunk's keyword, up to a NUL
+                key = head.split(b"\0", 1)[0].decode("latin-1")
+                self.fp.seek(pos)
+                before = self.text_memory, self.im_info.get(key), self.im_text.get(key)
+                try:
+                    return read(self, pos, length)
+                except (ValueError, SyntaxError):  # Pillow's limits, an unknown compression
+                    self.text_memory = before[0]
+                    self.text_skipped += PngImagePlugin.MAX_TEXT_CHUNK
+                    for kept, was in ((self.im_info, before[1]), (self.im_text, before[2])):
+                        if was is None:
+                            kept.pop(key, None)
+                        else:
+                            kept[key] = was
+            self.fp.seek(pos)  # the chunk's data, unread, for its CRC check
+            data: bytes = ImageFile._safe_read(self.fp, length)
+            return data
+
+    return TextSkipped
 
 
 def _decode(fp: BinaryIO, fail: Fail, max_pixels: int | None = None) -> Image.Image:

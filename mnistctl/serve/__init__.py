@@ -8,7 +8,9 @@ small JSON API (FastAPI on uvicorn). An adapter over the commands (a run opened 
 the decoding time limit is killed and replaced) · ``batcher.py`` (requests that arrive
 together go through the model in one call) ·
 ``limits.py`` (what a request may be: type, bytes, pixels, decoding time; each refusal a 4xx) ·
-``app.py`` (the FastAPI app: routes, error answers) · ``server.py`` (the socket, uvicorn, Ctrl-C)
+``forms.py`` (an HTML form's upload: its one file) · ``app.py`` (the FastAPI app: routes, every
+error answer as JSON) · ``server.py`` (the socket, uvicorn and its HTTP parser's refusals as
+JSON, Ctrl-C)
 · ``static/`` (the page: plain HTML, CSS and JavaScript, nothing fetched from elsewhere).
 Nothing here imports TensorFlow at import time; ``model.py`` does when a model is loaded.
 """

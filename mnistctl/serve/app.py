@@ -13,12 +13,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from http import HTTPStatus
 from importlib import resources
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -26,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from mnistctl import jsondata
 from mnistctl.errors import Location, UserError, visible
 from mnistctl.serve.batcher import BATCH_WAIT_S, MAX_BATCH, Batcher
+from mnistctl.serve.forms import form_file, is_form
 from mnistctl.serve.limits import (
     SOURCE,
     Limits,
@@ -46,6 +49,7 @@ from mnistctl.serve.workers import (
     default_workers,
 )
 
+GET = ["GET", "HEAD"]  # every page answers HEAD as GET, without the body
 ROUTES = "GET /, GET /api/info, GET /healthz, POST /api/predict or GET /static/..."
 # Nothing the page uses comes from elsewhere; the browser is told to refuse anything that does.
 SECURITY_HEADERS = [
@@ -99,6 +103,7 @@ def create_app(
         lifespan=_lifespan(preparers, batcher),
     )
     app.state.preparers = preparers  # for tests: the workers' pids, how many were replaced
+    app.add_middleware(_JsonErrors)
     app.add_middleware(_SecurityHeaders)
     app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
     _add_pages(app, page, info)
@@ -126,17 +131,18 @@ def _lifespan(
 
 
 def _add_pages(app: FastAPI, page: bytes, info: Mapping[str, Any]) -> None:
-    """``GET /`` (``page``), ``GET /healthz`` and ``GET /api/info`` (``info``)."""
+    """``GET /`` (``page``), ``GET /healthz`` and ``GET /api/info`` (``info``); HEAD answers
+    each as GET does, without the body (as the static files do)."""
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.api_route("/", methods=GET, response_class=HTMLResponse)
     async def index() -> Response:
         return HTMLResponse(page)
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=GET)
     async def healthz() -> Response:
         return _json({"status": "ok"})
 
-    @app.get("/api/info")
+    @app.api_route("/api/info", methods=GET)
     async def api_info() -> Response:
         return _json(info)
 
@@ -149,12 +155,12 @@ def _add_predict(app: FastAPI, limits: Limits, preparers: Preparers, batcher: Ba
         # A plain Starlette endpoint: FastAPI's parameter machinery would cost more than the
         # model call of a small network.
         headers = request.headers
+        content_type = headers.get("content-type")
         body = await receive_body(
-            headers.get("content-type"),
-            headers.get("content-length"),
-            request.stream(),
-            limits.body_bytes,
+            content_type, headers.get("content-length"), request.stream(), limits.body_bytes
         )
+        if content_type and is_form(content_type):  # an HTML form: the picture is its file
+            body = form_file(content_type, body)
         digit = want_digit(request.query_params.get("digit"))
         with batcher.expecting() as slot:
             try:
@@ -219,6 +225,18 @@ def _add_error_answers(app: FastAPI) -> None:
             err = UserError(str(exc.detail), where, received=received)
         return _error(exc.status_code, err, exc.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own checks of a route's parameters (none of today's routes has any)
+        first: Mapping[str, Any] = next(iter(exc.errors()), {})
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        err = UserError(
+            f"invalid request: {where}" if where else "invalid request",
+            Location(file=_shown(request.url.path)),
+            received=str(first.get("msg", exc))[:200],
+        )
+        return _error(422, err)
+
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:
         # A bug, not a bad request: Starlette raises it again once this answer is sent, so
@@ -250,3 +268,66 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class _JsonErrors:
+    """Any error answer (4xx, 5xx) that is not JSON already, as ``{"error": "one line"}``:
+    what Starlette's layers answer in plain text themselves, not through an exception the
+    handlers see (a static file's malformed or unsatisfiable ``Range``: 400, 416)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None  # a plain error's start, held back until its body ends
+        said = bytearray()
+
+        async def send_json_errors(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and _plain_error(message):
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            said.extend(message.get("body", b"")[: _SAID_BYTES - len(said)])
+            if not message.get("more_body", False):
+                await _send_error(send, scope, start, bytes(said))
+
+        await self.app(scope, receive, send_json_errors)
+
+
+_SAID_BYTES = 200  # most of a plain error's own text kept for the JSON one
+
+
+def _plain_error(start: Message) -> bool:
+    """An error answer whose body is not JSON."""
+    if start["status"] < 400:
+        return False
+    kinds = [v for k, v in start.get("headers", []) if k.lower() == b"content-type"]
+    return not kinds or kinds[0].split(b";")[0].strip().lower() != b"application/json"
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower()
+    except ValueError:
+        return f"HTTP status {status}"
+
+
+async def _send_error(send: Send, scope: Scope, start: Message, said: bytes) -> None:
+    """``start``'s status and headers (but its body's) with ``{"error": ...}`` as the body."""
+    status = int(start["status"])
+    path = _shown(str(scope.get("path", "")))
+    text = said.decode("utf-8", "replace").strip()
+    received = f"{scope.get('method', '')} {path}" + (f": {text}" if text else "")
+    err = UserError(_phrase(status), Location(file=path), received=received)
+    body = _dumps({"error": visible(err.one_line())}).encode()
+    dropped = (b"content-type", b"content-length", b"transfer-encoding")
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
+    headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

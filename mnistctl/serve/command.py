@@ -15,7 +15,7 @@ from mnistctl.serve.server import Bound, bind
 if TYPE_CHECKING:
     from mnistctl.serve.model import ServedModel
 
-NEEDS = ("fastapi", "uvicorn")  # the `serve` extra
+NEEDS = ("fastapi", "uvicorn", "python_multipart")  # the `serve` extra (forms: python-multipart)
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def open_serving(
     missing = [name for name in NEEDS if importlib.util.find_spec(name) is None]
     if missing:
         raise UserError(
-            "mnistctl serve needs FastAPI and uvicorn",
-            expected="the packages fastapi and uvicorn",
+            "mnistctl serve needs FastAPI, uvicorn and python-multipart",
+            expected="the packages fastapi, uvicorn and python-multipart",
             received=f"{' and '.join(missing)} not installed",
             hint="pip install 'mnistctl[serve]'",
         )

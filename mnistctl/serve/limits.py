@@ -66,13 +66,15 @@ def _refuse(status: int, message: str, **kw: str | None) -> RequestError:
 
 
 def check_content_type(value: str | None) -> None:
-    """415 unless the body says it is an image (``image/png``, ``image/jpeg``, ...)."""
+    """415 unless the body says it is an image (``image/png``, ``image/jpeg``, ...) or an HTML
+    form's upload (``multipart/form-data``: ``forms.py``)."""
     media = (value or "").split(";", 1)[0].strip().lower()
-    if not media.startswith("image/"):
+    if not media.startswith("image/") and media != "multipart/form-data":
         raise _refuse(
             415,
             "the body is not declared as an image",
-            expected="Content-Type: image/png, image/jpeg or another image/* type",
+            expected="Content-Type: image/png, image/jpeg or another image/* type, "
+            "or multipart/form-data (a form with one file)",
             received=f"Content-Type: {media}" if media else "no Content-Type",
             hint="send the image file's bytes with its image type, "
             "e.g. curl --data-binary @digit.png -H 'Content-Type: image/png'",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import ipaddress
+import json
 import signal
 import socket
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from mnistctl.errors import UserError
+from mnistctl.errors import UserError, visible
 
 SHUTDOWN_S = 5  # longest wait for requests in progress when stopping
 BACKLOG = 2048
@@ -122,16 +123,16 @@ def _terminated(_signum: int, _frame: FrameType | None) -> None:
     raise Terminated
 
 
-def run(app: Any, bound: Bound) -> None:
-    """Serve ``app`` on ``bound`` until Ctrl-C (KeyboardInterrupt) or SIGTERM (Terminated),
-    each raised after a graceful stop. uvicorn's own lines are quiet: warnings and errors only,
-    no access log."""
+def config(app: Any, http: str | None = None) -> Any:
+    """uvicorn's configuration for ``app``: its fastest parts (``fastest``; ``http`` names the
+    parser instead), quiet (warnings and errors only, no access log), and a request the parser
+    refuses answered as every other refusal is (``json_refusing``)."""
     import uvicorn
 
-    http, loop = fastest()
-    config = uvicorn.Config(
+    fast_http, loop = fastest()
+    return uvicorn.Config(
         app,
-        http=http,
+        http=json_refusing(http or fast_http),
         ws="none",
         loop=loop,
         lifespan="on",
@@ -140,7 +141,51 @@ def run(app: Any, bound: Bound) -> None:
         server_header=False,
         timeout_graceful_shutdown=SHUTDOWN_S,
     )
-    server = uvicorn.Server(config)
+
+
+def json_refusing(http: str) -> Any:
+    """uvicorn's HTTP protocol ``http`` (h11, httptools), answering a request its parser
+    refuses (a malformed request line or header) with ``{"error": "one line"}`` as JSON, as
+    the app answers every other refusal, instead of uvicorn's plain text."""
+    from uvicorn.config import HTTP_PROTOCOLS
+    from uvicorn.importer import import_from_string
+
+    base = import_from_string(HTTP_PROTOCOLS[http])
+    if not callable(getattr(base, "send_400_response", None)):
+        return base  # another uvicorn: its own answer
+
+    class JsonRefusing(base):  # type: ignore[misc, valid-type]
+        def send_400_response(self, msg: str) -> None:
+            self.transport.write(bad_request(msg))
+            self.transport.close()
+
+    JsonRefusing.__name__ = JsonRefusing.__qualname__ = f"JsonRefusing{base.__name__}"
+    return JsonRefusing
+
+
+def bad_request(said: str) -> bytes:
+    """A whole HTTP 400 answer (closing the connection) to a request the parser refused."""
+    err = UserError(
+        "bad HTTP request",
+        expected="a well-formed HTTP/1.1 request",
+        received=said or "a request the server cannot parse",
+    )
+    body = json.dumps({"error": visible(err.one_line())}).encode()
+    head = (
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nx-content-type-options: nosniff\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def run(app: Any, bound: Bound) -> None:
+    """Serve ``app`` on ``bound`` until Ctrl-C (KeyboardInterrupt) or SIGTERM (Terminated),
+    each raised after a graceful stop. uvicorn's own lines are quiet: warnings and errors only,
+    no access log."""
+    import uvicorn
+
+    server = uvicorn.Server(config(app))
     # uvicorn stops gracefully on a signal, then raises it again with the handler it found.
     main = threading.current_thread() is threading.main_thread()  # only it may set handlers
     previous = signal.signal(signal.SIGTERM, _terminated) if main else None
