@@ -272,6 +272,29 @@ def test_a_clearly_losing_trial_is_pruned_and_its_run_completes(kit: Kit) -> Non
     assert record["note"] == "pruned at epoch 1 of 3"
 
 
+def test_a_study_whose_every_trial_failed_exits_1_with_the_reasons(
+    kit: Kit, tmp_path: Path
+) -> None:
+    """Issue 23, item 9: exit 0 when every trial failed; now exit 1, each reason once."""
+    result = tune(kit, kit.spec, tmp_path, "--trials", "2", "--set",
+                  "search.space={model.layers.hidden.units: {choice: [8, 16]}, "
+                  "model.layers.hidden.activation: {choice: [exponential]}}")  # fmt: skip
+    assert result.exit_code == 1 and "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip().splitlines()[-1]  # after a line per trial, the error
+    assert "every trial of study dense-tune failed (2 of 2)" in line
+    assert "trials 0, 1: training diverged" in line
+    assert read_json(tmp_path / "dense-tune" / "study.json")["best"] is None
+
+
+def test_a_fifo_at_study_json_is_refused_before_any_trial(kit: Kit, tmp_path: Path) -> None:
+    """Tune's own files go through runs/outputs.py's rule: refused in one line, at once."""
+    (tmp_path / "dense-tune").mkdir()
+    os.mkfifo(tmp_path / "dense-tune" / "study.json")
+    result = tune(kit, kit.spec, tmp_path)
+    assert_user_error(result, "study.json: refusing to write over a FIFO (named pipe)")
+    assert sorted(p.name for p in (tmp_path / "dense-tune").iterdir()) == ["study.json"]
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 
@@ -425,6 +448,23 @@ def test_two_workers_share_a_postgresql_database(kit: Kit) -> None:
     with server() as url:
         doc = two_workers(kit, kit.base / "pg", "--storage", url)
         assert doc["storage"] == url
+
+
+def test_workers_killed_by_a_signal_are_each_named_with_the_signal(kit: Kit) -> None:
+    """Issue 23, item 9: a worker killed by SIGKILL read 'stopped with an error'."""
+    runs = kit.base / "killed-workers"
+    proc = start_tune(kit, runs, "--workers", "2", "--trials", "2", "--set", "train.epochs=4")
+    lines = wait_for(lambda: (w := worker_command_lines(proc)) and len(w) == 2 and w, proc,
+                     "two workers")  # fmt: skip
+    for pid in lines:
+        os.kill(pid, signal.SIGKILL)
+    _out, err = proc.communicate(timeout=WATCHDOG_S)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    line = err.strip().splitlines()[-1]
+    assert "workers 0, 1 stopped before the study's end" in line, err
+    for index in (0, 1):
+        assert f"worker {index} killed by signal 9 (SIGKILL) (log " in line
+        assert f"--worker {index} --trials 2" in line  # its command line
 
 
 PASSWORD, QUERY_PASSWORD = "Pw7:s3cr/et", "Qy9secret"

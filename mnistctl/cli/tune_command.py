@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import signal
+import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -39,7 +46,12 @@ def tune(
     ] = None,
     workers: Annotated[
         int,
-        typer.Option("--workers", help="Worker processes on this machine.", metavar="K"),
+        typer.Option(
+            "--workers",
+            help="Worker processes on this machine: at most 2 per usable core, and 1 per GiB "
+            "of memory.",
+            metavar="K",
+        ),
     ] = 1,
     data: DataOpt = None,
     runs_dir: RunsDirOpt = None,
@@ -48,12 +60,7 @@ def tune(
     worker: Annotated[int | None, typer.Option("--worker", hidden=True)] = None,
 ) -> None:
     """Search the spec's search: section with Optuna; each trial is a run directory."""
-    if trials is not None and trials < 1:
-        raise usage_error(f"--trials must be at least 1 (the study's total); received {trials}")
-    if workers < 1:
-        raise usage_error(f"--workers must be at least 1; received {workers}")
-    if worker is not None and worker < 0:
-        raise usage_error("--worker is set by tune itself")
+    _check_counts(trials, workers, worker)
 
     def run() -> int:
         from mnistctl.tune.command import TuneRequest, tune_spec, tune_worker
@@ -83,6 +90,51 @@ def tune(
             render_tune(result, err, table=False)
         else:
             render_tune(result, stdout_console(), table=not view.was_live)
+        _interrupts_end_at_once()
         return result.exit_code
 
     raise typer.Exit(code=guard(run, json_=json_, tensorflow=True))
+
+
+def _check_counts(trials: int | None, workers: int, worker: int | None) -> None:
+    """Usage errors (exit 2): a count out of its range, ``--workers`` beyond this machine."""
+    if trials is not None and trials < 1:
+        raise usage_error(f"--trials must be at least 1 (the study's total); received {trials}")
+    if workers < 1:
+        raise usage_error(f"--workers must be at least 1; received {workers}")
+    if workers > 1:
+        from mnistctl.tune.workers import max_workers
+
+        bound = max_workers()
+        if workers > bound.most:
+            raise usage_error(
+                f"--workers must be at most {bound.most} on this machine ({bound.why}); "
+                f"received {workers}"
+            )
+    if worker is not None and worker < 0:
+        raise usage_error("--worker is set by tune itself")
+
+
+def _interrupts_end_at_once() -> None:
+    """After the result is written and shown: Ctrl-C (or SIGTERM) until the process ends
+    exits 130 (143) at once, as every file is whole; during Python's own teardown, where it
+    would kill the process by the signal or print a traceback, it is ignored."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(128 + signum)
+
+    def teardown() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    from mnistctl import startup
+
+    # the console script only: a process that calls the CLI in itself (tests) keeps its own
+    console = bool(getattr(startup, "_console", False))
+    if console and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+        atexit.register(teardown)

@@ -85,6 +85,41 @@ def png_kind(command: str, hint: str) -> Kind:
     )
 
 
+def json_kind(command: str, keys: frozenset[str], hint: str) -> Kind:
+    """A JSON document ``command`` writes (an object with ``keys``); an earlier one is replaced."""
+
+    def earlier(path: Path) -> Other | None:
+        import json
+
+        try:
+            doc = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            doc = None
+        if isinstance(doc, dict) and keys <= doc.keys():
+            return None
+        return Other(f"a file {command} did not write", f"an existing file that is not {command}'s")
+
+    return Kind(False, f"a new file, or the JSON {command} wrote earlier", hint,
+                "cannot write the file", earlier)  # fmt: skip
+
+
+def header_kind(command: str, header: str, hint: str) -> Kind:
+    """A text file ``command`` writes, starting with ``header``; an earlier one is replaced."""
+
+    def earlier(path: Path) -> Other | None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(header.encode()))
+        except OSError as exc:
+            return Other("a file that cannot be read", exc.strerror or type(exc).__name__)
+        if head == header.encode():
+            return None
+        return Other(f"a file {command} did not write", f"an existing file that is not {command}'s")
+
+    return Kind(False, f"a new file, or the one {command} wrote earlier", hint,
+                "cannot write the file", earlier)  # fmt: skip
+
+
 def check_output(target: Path, kind: Kind, *, own: Path | None = None) -> None:
     """Raise a one-line ``UserError`` unless ``kind`` may be written at ``target`` (see the
     module's docstring). ``own``: the folder inside a run that this command writes, if any."""

@@ -24,7 +24,12 @@ from mnistctl.spec.search import SearchSection
 from mnistctl.tune import trials as trial_rows
 from mnistctl.tune.names import StudyPaths, check_study_name, default_study_name
 from mnistctl.tune.objective import StopFlag, TrialSetup, Watcher
-from mnistctl.tune.results import best_row, write_best_spec
+from mnistctl.tune.results import (
+    best_row,
+    check_study_files,
+    every_trial_failed,
+    write_best_spec,
+)
 from mnistctl.tune.storage import OpenedStorage, open_storage
 from mnistctl.tune.study import free_memory, open_study, run_here
 from mnistctl.tune.trials import TrialRow
@@ -122,9 +127,10 @@ def _prepare(request: TuneRequest, *, check_data: bool) -> _Prepared:
         notes.append(f"the grid holds {section.grid_size()} points: the study stops there")
         total = section.grid_size()
     name = check_study_name(request.study or default_study_name(spec.name))
-    if check_data:  # before any trial: missing data is one line, not N failed trials
-        load_dataset(spec.data.dataset, spec.data_path(request.data))
     paths = StudyPaths(request.runs_dir.resolve(), name)
+    if check_data:  # the parent, before any trial: one line now, not N failed trials or a
+        check_study_files(paths)  # refusal after them (its own files, written at the end)
+        load_dataset(spec.data.dataset, spec.data_path(request.data))
     opened = open_storage(request.storage, paths.journal, workers=request.workers)
     notes += opened.take_notices()
     return _Prepared(spec, section, name, paths, total, opened, notes)
@@ -145,7 +151,11 @@ def tune_spec(request: TuneRequest, watcher: Watcher) -> TuneResult:
     else:
         setup = _setup(request, prep, watcher, stop)
         ran = run_here(study, setup, prep.total, prep.opened)
-    return _finish(request, prep, study, ran, stop)
+    result = _finish(request, prep, study, ran, stop)
+    failed = every_trial_failed(result.trials, result.study, result.metric, result.folder)
+    if failed is not None and not result.interrupted:  # study.json is written: the record
+        raise failed
+    return result
 
 
 def tune_worker(request: TuneRequest, index: int, watcher: Watcher) -> int:
@@ -215,19 +225,22 @@ def _with_workers(
         for t in study.get_trials(deepcopy=False)
         if t.number not in before and t.state.name != "WAITING"
     )
-    failed = [e for e in exits if e.code not in (0, EXIT_INTERRUPTED, 128 + signal.SIGTERM)]
-    done = trial_rows.counted(study.get_trials(deepcopy=False)) >= prep.total
+    failed = [e for e in exits if not e.stopped]
+    after = study.get_trials(deepcopy=False)  # a dead worker's trial still RUNNING: not done
+    done = trial_rows.counted(after) >= prep.total and not any(
+        t.state.name in ("RUNNING", "WAITING") for t in after
+    )
     if failed and not stop.requested and not done:
-        first = failed[0]
+        which = ", ".join(str(e.index) for e in failed)
         raise UserError(
-            f"worker {first.index} stopped with an error",
-            Location(str(first.log)),
+            f"worker{'s' if len(failed) > 1 else ''} {which} stopped before the study's end",
+            Location(str(prep.paths.folder / "workers")),
             expected="workers that run the study to its end",
-            received=first.last_line or f"exit code {first.code}",
-            hint="run the same command again to continue the study",
+            received=workers.died(failed),
+            hint="run the same command again to continue the study (its trials are kept)",
         )
     for e in failed:
-        watcher.note(f"warning: worker {e.index} exited with code {e.code}: {e.last_line}")
+        watcher.note(f"warning: worker {e.index} {e.how()} (log {e.log})")
     return ran
 
 

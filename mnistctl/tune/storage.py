@@ -99,6 +99,7 @@ def open_storage(url: str | None, journal: Path, *, workers: int) -> OpenedStora
                 received=f"--workers {workers}",
                 hint="leave --storage out, or give postgresql://USER@HOST/DB",
             )
+        _check_sqlite_file(url, given)
         return _rdb(url, given, "sqlite", {})
     if scheme in _DEFAULT_DRIVERS:
         found = [d for d in _DEFAULT_DRIVERS[scheme] if _installed(_DRIVERS[d][0])]
@@ -153,6 +154,29 @@ def _check_parsed(url: str, given: str) -> None:
             received=masked(given),
             hint="write the password percent-encoded, or leave it out of the URL and give it "
             "through PGPASSWORD or ~/.pgpass",
+        )
+
+
+def _check_sqlite_file(url: str, given: str) -> None:
+    """Refused: an SQLite database in memory (``sqlite://``, ``sqlite:///:memory:``, a
+    ``mode=memory`` URI), which vanishes with this process and is not shared with workers."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return  # SQLAlchemy says what is wrong when it opens it
+    database = (parsed.database or "").strip()
+    name = database.removeprefix("file:") if parsed.query.get("uri") else database
+    mode = parsed.query.get("mode", ())
+    memory = "memory" in (mode if isinstance(mode, tuple) else (mode,))
+    if name in ("", ":memory:") or memory or "mode=memory" in database:
+        raise UserError(
+            "an SQLite database in memory vanishes with this process, and the study with it",
+            Location("--storage"),
+            expected="sqlite:///FILE (a file the study lives in)",
+            received=masked(given),
+            hint="leave --storage out for a journal file in the runs directory",
         )
 
 

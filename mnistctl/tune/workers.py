@@ -64,6 +64,42 @@ def split(workers: int) -> ThreadSplit:
     return ThreadSplit(workers, n, max(1, n // workers), 1)
 
 
+WORKERS_PER_CORE = 2  # more than this and the workers only wait for each other's cores
+WORKER_MEMORY = 1 << 30  # a worker with TensorFlow loaded and a small model: about 1 GiB
+
+
+@dataclass(frozen=True)
+class WorkerBound:
+    most: int
+    why: str  # "2 usable cores, 2 workers each", ...
+
+
+def max_workers(cpus: int | None = None, memory: int | None = None) -> WorkerBound:
+    """How many worker processes this machine runs well: ``WORKERS_PER_CORE`` per usable core,
+    and no more than its memory holds at ``WORKER_MEMORY`` each."""
+    cpus = usable_cpus() if cpus is None else cpus
+    memory = total_memory() if memory is None else memory
+    by_cpus = cpus * WORKERS_PER_CORE
+    why = f"{cpus} usable core{'s' if cpus != 1 else ''}, {WORKERS_PER_CORE} workers each"
+    if memory is not None and memory // WORKER_MEMORY < by_cpus:
+        gib = memory / (1 << 30)
+        return WorkerBound(max(1, memory // WORKER_MEMORY), f"{gib:.1f} GiB of memory, 1 GiB each")
+    return WorkerBound(by_cpus, why)
+
+
+def total_memory() -> int | None:
+    """This machine's memory in bytes (its cgroup's limit where lower); None where unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
 def configure_threads() -> None:
     """In a worker, before its first trial: TensorFlow's pools as the environment says."""
     intra, inter = (
@@ -82,9 +118,34 @@ def configure_threads() -> None:
 @dataclass(frozen=True)
 class WorkerExit:
     index: int
-    code: int
+    code: int  # the process's exit status; -N: killed by signal N (Popen's returncode)
     log: Path
     last_line: str | None  # the log's last line, when the worker failed
+    command: tuple[str, ...] = ()
+
+    @property
+    def stopped(self) -> bool:
+        """Ended as asked: done, or stopped by Ctrl-C or SIGTERM passed on by tune."""
+        return self.code in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM)
+
+    def how(self) -> str:
+        """``killed by signal 9 (SIGKILL)`` or ``exited with code 1: <its log's last line>``."""
+        if self.code < 0:
+            try:
+                name = f" ({signal.Signals(-self.code).name})"
+            except ValueError:
+                name = ""
+            return f"killed by signal {-self.code}{name}"
+        return f"exited with code {self.code}" + (f": {self.last_line}" if self.last_line else "")
+
+
+def died(exits: Sequence[WorkerExit]) -> str:
+    """Every worker that died, each with how and its command line, on one line."""
+    return "; ".join(
+        f"worker {e.index} {e.how()} (log {e.log}; command: {shlex.join(e.command)})"
+        for e in exits
+        if not e.stopped
+    )
 
 
 def worker_command(spec: Path, index: int, args: Sequence[str]) -> list[str]:
@@ -146,8 +207,10 @@ def run_workers(
             time.sleep(POLL_S)
         poll()
     return [
-        WorkerExit(i, p.returncode, log, _last_line(log) if p.returncode not in (0,) else None)
-        for i, (p, log) in enumerate(zip(procs, logs, strict=True))
+        WorkerExit(
+            i, p.returncode, log, _last_line(log) if p.returncode != 0 else None, tuple(command)
+        )
+        for i, (p, log, command) in enumerate(zip(procs, logs, commands, strict=True))
     ]
 
 

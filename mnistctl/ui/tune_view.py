@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -64,30 +65,52 @@ def best_number(rows: Sequence[TrialRow], direction: str) -> int | None:
     return min(done, key=lambda r: (sign * (r.value or 0.0), r.number)).number
 
 
+def headers(paths: Sequence[str]) -> list[str]:
+    """Each parameter's column header: the shortest tail of its path (``units``,
+    ``hidden_1.units``) that no other parameter's path ends with."""
+    names = []
+    for path in paths:
+        parts = path.split(".")
+        for n in range(1, len(parts) + 1):
+            tail = ".".join(parts[-n:])
+            if not any(o != path and (o == tail or o.endswith("." + tail)) for o in paths):
+                break
+        names.append(tail)
+    return names
+
+
 def trials_table(
     rows: Sequence[TrialRow], metric: str, direction: str, paths: Sequence[str]
-) -> Table:
+) -> Group:
+    """The trials, compact enough for 80 columns: no vertical rules, each parameter headed by
+    the shortest tail of its path, headers and the fixed columns never cut (long values fold
+    within their column); a trial's note (why it failed, what it retries) on a line under the
+    table."""
     best = best_number(rows, direction)
-    table = Table(title_justify="left", show_lines=False)
-    table.add_column("#", justify="right")
-    for path in paths:
-        table.add_column(plain(short(path)), overflow="fold")
-    table.add_column(plain(metric), justify="right", min_width=min(len(metric), 16))
-    table.add_column("epochs", justify="right")
-    table.add_column("state")
-    table.add_column("s", justify="right")
-    table.add_column("note", overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("#", justify="right", no_wrap=True)
+    for name in headers(paths):
+        table.add_column(plain(name), overflow="fold", min_width=len(name))
+    table.add_column(plain(metric), justify="right", no_wrap=True)
+    table.add_column("epochs", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("s", justify="right", no_wrap=True)
     picked = list(rows)
     if len(picked) > MAX_ROWS:
         tail = picked[-MAX_ROWS:]
         picked = [r for r in picked if r.number == best and r not in tail] + tail
+    notes: list[Text] = []
     for row in picked:
         value = "-" if row.value is None else f"{row.value:.4f}"
         note = row.reason or ""
         if row.retry_of is not None:
             note = f"retry of {row.retry_of}" + (f"; {note}" if note else "")
         if row.retried:
-            note += "; retried"
+            note += "; retried" if note else "retried"
+        if note:
+            notes.append(
+                plain(f"trial {row.number}: {note}", style=STATE_STYLES.get(row.state, ""))
+            )
         table.add_row(
             str(row.number),
             *(plain(shown(row.params.get(p, "-"))) for p in paths),
@@ -95,10 +118,9 @@ def trials_table(
             str(row.epochs),
             Text(row.state, style=STATE_STYLES.get(row.state, "")),
             "-" if row.seconds is None else f"{row.seconds:.1f}",
-            plain(note),
             style=BEST_STYLE if row.number == best else "",
         )
-    return table
+    return Group(table, *notes)
 
 
 def trial_line(row: TrialRow, metric: str, best: bool) -> str:
@@ -238,18 +260,14 @@ def render_tune(result: TuneResult, out: Console, *, table: bool) -> None:
         plain(
             f"study {result.study}: {len(result.trials)} trials ({summary}); "
             f"{result.ran_here} run by this command; storage {shown_storage(result.storage)}"
-        ),
-        soft_wrap=True,
+        )
     )
     best = result.best
     if best is None:
         out.print(plain("no trial has completed yet"))
     else:
         values = ", ".join(f"{k}={shown(v)}" for k, v in best.params.items())
-        out.print(
-            plain(f"best: trial {best.number}, {result.metric} {best.value:.4f}: {values}"),
-            soft_wrap=True,
-        )
+        out.print(plain(f"best: trial {best.number}, {result.metric} {best.value:.4f}: {values}"))
         if best.run_dir:
             out.print(plain(f"best run: {shown_path(best.run_dir)}"), soft_wrap=True)
         if result.best_spec is not None:
@@ -257,11 +275,8 @@ def render_tune(result: TuneResult, out: Console, *, table: bool) -> None:
     for path in result.plots:
         out.print(plain(f"plot: {shown_path(path)}"), soft_wrap=True)
     for reason in result.plots_skipped:
-        out.print(plain(f"plot left out: {reason}"), soft_wrap=True)
+        out.print(plain(f"plot left out: {reason}"))
     if result.interrupted:
-        out.print(
-            plain("interrupted: the study is intact; run the same command again to continue"),
-            soft_wrap=True,
-        )
+        out.print(plain("interrupted: the study is intact; run the same command again to continue"))
     elif result.best_spec is not None:
         out.print(plain(f"next: mnistctl train {shown_path(result.best_spec)}"), soft_wrap=True)
