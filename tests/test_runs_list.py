@@ -401,15 +401,20 @@ tiny     2026-03-01 08:30  completed       3/3    88.00%  95.50%   50,890  float
 
 
 def test_narrow_console_keeps_the_essentials(three: Path) -> None:
+    """Too narrow for the path beside the rest: each path on a line of its own (issue 23
+    item 10: no line longer than the console)."""
     assert (
         text_of(listed(three), width=60)
         == """\
 Runs in runs (3 runs)
-name     status       epochs    test  path
-────────────────────────────────────────────────────────────
-stopped  interrupted     2/3       —  runs/stopped/20260303T083000Z
-wide     completed       3/3  91.00%  runs/wide/20260302T083000Z
-tiny     completed       3/3  95.50%  runs/tiny/20260301T083000Z
+name     status       epochs    test
+────────────────────────────────────
+stopped  interrupted     2/3       —
+  runs/stopped/20260303T083000Z
+wide     completed       3/3  91.00%
+  runs/wide/20260302T083000Z
+tiny     completed       3/3  95.50%
+  runs/tiny/20260301T083000Z
 """
     )
 

@@ -12,7 +12,7 @@ COMMAND_MODULES adds its commands to the app when imported, in the order ``--hel
 
 import importlib
 
-from mnistctl.cli.app import app, main
+from mnistctl.cli.app import app, finish, main
 
 COMMAND_MODULES = (
     "spec_commands",
@@ -24,5 +24,6 @@ COMMAND_MODULES = (
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"mnistctl.cli.{_module}")
+finish()
 
 __all__ = ["app", "main"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import logging
 import os
 import sys
@@ -20,13 +21,37 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from mnistctl.errors import UserError, UserErrors
 from mnistctl.phases import mark
 from mnistctl.startup import console_process
 
+
+class _FlagsTakeNoValue:
+    """Typer's rich help (0.29) shows every option's type, a flag's too: ``--json <bool>``, as
+    if the flag took a value. A flag (``--json``, ``--all``, ``--help``) gets an empty metavar,
+    which that column shows instead."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class Command(_FlagsTakeNoValue, TyperCommand):
+    """Each command's class (``finish``)."""
+
+
+class Group(_FlagsTakeNoValue, TyperGroup):
+    """The app's class."""
+
+
 app = typer.Typer(
     name="mnistctl",
+    cls=Group,
     help="Define, train and understand Keras neural networks on MNIST from a YAML spec.",
     no_args_is_help=True,
     add_completion=False,
@@ -54,6 +79,7 @@ DataOpt = Annotated[
     typer.Option(
         "--data",
         envvar="MNISTCTL_DATA",
+        metavar="PATH",
         help="Local data: a .npz like Keras's mnist.npz or a folder of IDX files.",
         show_envvar=True,
     ),
@@ -76,6 +102,20 @@ CheckpointOpt = Annotated[
     Literal["best", "last"] | None,
     typer.Option("--checkpoint", help="best.keras or model.keras (default: the run's final)."),
 ]
+
+
+def finish() -> None:
+    """After every command module added its commands: each command's class is ``Command``,
+    and its help is its docstring with each paragraph's line breaks made spaces, so that help
+    wraps at the terminal's width, never at the source's (rich help keeps single line breaks:
+    a docstring's lines would break a sentence in the middle of the terminal)."""
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = Command
+        doc = info.help if info.help is not None else (info.callback and info.callback.__doc__)
+        if doc:
+            paragraphs = inspect.cleandoc(doc).split("\n\n")
+            info.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def guard(action: Callable[[], T], *, json_: bool = False, tensorflow: bool = False) -> T:

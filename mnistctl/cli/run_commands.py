@@ -118,17 +118,24 @@ def runs_(
     runs_dir: FindRunsOpt = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="Only runs with this status (completed, training, ...)."),
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only runs with this status (completed, training, ...).",
+        ),
     ] = None,
     sort: Annotated[
         str,
         typer.Option(
             "--sort",
+            metavar="KEY",
             help="started (newest first), name, status, epochs, best_val_accuracy, "
             "test_accuracy, params or seconds.",
         ),
     ] = "started",
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N runs.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, metavar="N", help="At most N runs.")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """The runs found: status, epochs, best validation and test accuracy, parameters, time."""

@@ -17,11 +17,16 @@ def serve(
     host: Annotated[
         str,
         typer.Option(
-            "--host", help="Address to listen on; other than loopback, other machines can reach it."
+            "--host",
+            metavar="HOST",
+            help="Address to listen on; other than loopback, other machines can reach it.",
         ),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")
+        int,
+        typer.Option(
+            "--port", min=0, max=65535, metavar="PORT", help="Port to listen on (0: any free one)."
+        ),
     ] = 8000,
     checkpoint: CheckpointOpt = None,
     runs_dir: FindRunsOpt = None,

@@ -6,23 +6,32 @@ An export is built in a temporary sibling folder (``.NAME.XXXX.tmp``); when its 
 a previous export in the target is moved aside, the new folder renamed into place and the old
 one deleted. A failed export deletes its temporary folder and leaves the target as it was: no
 file there ever looks like a good export that is not one.
+
+An export killed with SIGKILL cannot delete its temporary folder; its name says whose it is
+(``.NAME.PID-START.XXXXXXXX.tmp``: the pid and the process's start time), so the next export
+beside it deletes those whose process is gone, and never one that a running export builds.
+Such folders from before the owner was in the name are deleted once a day old.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from mnistctl.errors import Location, UserError
-from mnistctl.runs import outputs
+from mnistctl.runs import liveness, outputs
 from mnistctl.runs.atomic import read_json, write_error
 
 EXPORT_DIR = "export"  # in a run: export/<format><checkpoint suffix>/
 EXPORT_JSON = "export.json"
+UNOWNED_STALE_S = 24 * 3600  # a temporary folder without an owner in its name: stale after
 
 
 def default_folder(run_dir: Path, fmt: str, suffix: str) -> Path:
@@ -94,7 +103,13 @@ def building(target: Path) -> Iterator[Path]:
     """A new temporary folder beside ``target``, deleted unless ``put_in_place`` took it."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        clean_stale(target)
+        me = liveness.current()
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f".{target.name}.{me.pid}-{me.start or 0}.", suffix=".tmp", dir=target.parent
+            )
+        )
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # as a folder made by mkdir (mkdtemp's is private)
@@ -104,6 +119,38 @@ def building(target: Path) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Delete the temporary folders beside ``target`` that killed exports to it left: this
+    user's folders whose process is gone, or, without an owner in the name, a day old.
+    Returns those deleted."""
+    me = liveness.current()
+    name = re.compile(re.escape(f".{target.name}.") + r"(?:(\d+)-(\d+)\.)?[a-z0-9_]{8}\.tmp")
+    deleted: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(target.parent) if e.name.startswith(f".{target.name}.")]
+    except OSError:
+        return deleted
+    for entry in entries:
+        match = name.fullmatch(entry.name)
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if match is None or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if match[1] is None:
+            stale = time.time() - info.st_mtime > UNOWNED_STALE_S
+        else:
+            pid, start = int(match[1]), int(match[2]) or None
+            mine = pid == me.pid and start in (None, me.start)
+            owner = liveness.Owner(pid, me.host, None, start)
+            stale = not mine and liveness.is_alive(owner) is False
+        if stale:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            deleted.append(Path(entry.path))
+    return deleted
 
 
 def put_in_place(built: Path, target: Path, artifact: str, own: Path | None = None) -> None:

@@ -7,6 +7,10 @@ commands that import TensorFlow, descriptor 2 points at a private log file of th
 truncated) and Python's ``sys.stderr`` (rich, warnings, errors) keeps the real stderr.
 ``train`` moves the log into its run directory (``RUN/tensorflow.log``); other commands delete
 it when they end. ``MNISTCTL_TF_LOG=show`` turns all this off.
+
+A process killed with SIGKILL cannot delete its log; its name says whose it was
+(``mnistctl-tf-PID.START-XXXXXXXX.log``: the pid and the process's start time), so the next
+command deletes the logs whose process is gone (``clean_stale``) and never one still in use.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from mnistctl.runs import liveness
 
 _current: Path | None = None  # this process's log file, while redirected
 
@@ -27,6 +35,7 @@ _current: Path | None = None  # this process's log file, while redirected
 def native_stderr_to_log() -> Iterator[None]:
     global _current
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    clean_stale()
     try:
         real_fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
@@ -117,7 +126,45 @@ def _descriptor_only() -> Iterator[None]:
 def _private_log() -> tuple[int, str] | None:
     """A new log file of this process, created exclusively in the temp folder (a planted file
     or symlink is never followed or truncated); None where none can be made."""
+    me = liveness.current()
     try:
-        return tempfile.mkstemp(prefix=f"mnistctl-tf-{os.getpid()}-", suffix=".log")
+        return tempfile.mkstemp(prefix=f"mnistctl-tf-{me.pid}.{me.start or 0}-", suffix=".log")
     except OSError:
         return None
+
+
+# mnistctl-tf-PID.START-XXXXXXXX.log; before the start time was added, mnistctl-tf-PID-X...
+_LOG_NAME = re.compile(r"mnistctl-tf-(\d+)(?:\.(\d+))?-[a-z0-9_]{8}\.log")
+
+
+def clean_stale(folder: Path | None = None) -> list[Path]:
+    """Delete the native logs in ``folder`` (the temp folder) that this user's killed
+    commands left: regular files of this user whose process is gone. A log whose process
+    still runs (or may: a pid another user's process holds) is kept. Returns those deleted."""
+    where = Path(folder if folder is not None else tempfile.gettempdir())
+    me = liveness.current()
+    deleted: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(where) if e.name.startswith("mnistctl-tf-")]
+    except OSError:
+        return deleted
+    for entry in entries:
+        match = _LOG_NAME.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            continue  # a link or someone else's: never ours to delete
+        pid, start = int(match[1]), (int(match[2]) if match[2] else 0) or None
+        owner = liveness.Owner(pid, me.host, None, start)
+        if pid == me.pid and start in (None, me.start):
+            continue  # this process's own
+        if liveness.is_alive(owner) is not False:
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            deleted.append(Path(entry.path))
+    return deleted

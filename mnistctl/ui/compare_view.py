@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mnistctl.spec.options import lower_is_better
-from mnistctl.ui.console import plain
+from mnistctl.ui.console import broken_text, plain
 from mnistctl.ui.runs_view import NONE, STATUS_STYLES, duration, epochs, short_path
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ Getter = Callable[[int], float | None]
 
 
 def render_compare(result: CompareResult, console: Console) -> None:
-    console.print(_runs_table(result))
-    _print_differences(result, console)
+    console.print(_runs_table(result, console.width))
+    _print_differences(result, console, console.width)
     console.print(_metrics_table(result))
     if any(run.f1 for run in result.runs):
         console.print(_f1_table(result))
@@ -33,19 +33,23 @@ def render_compare(result: CompareResult, console: Console) -> None:
     console.print(plain(f"learning curves: {short_path(result.figure)}"), soft_wrap=True)
 
 
-def _runs_table(result: CompareResult) -> Table:
+def _runs_table(result: CompareResult, width: int) -> Table:
+    """The runs; a path too long for its column is broken after a "/", never in a name."""
     table = Table(title="Runs", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("run", overflow="fold")
     table.add_column("status")
-    table.add_column("path", overflow="fold")
-    for i, run in enumerate(result.runs):
-        style = STATUS_STYLES.get(run.info.status, "")
+    table.add_column("path", overflow="fold", no_wrap=True)
+    runs = result.runs
+    labels = [run.label for run in runs]
+    statuses = [run.info.shown_status for run in runs]
+    room = _room([[str(len(runs))], ["run", *labels], ["status", *statuses]], width)
+    for i, run in enumerate(runs):
         table.add_row(
             str(i + 1),
-            plain(run.label),
-            plain(run.info.shown_status, style),
-            plain(short_path(run.info.run_dir)),
+            plain(labels[i]),
+            plain(statuses[i], STATUS_STYLES.get(run.info.status, "")),
+            broken_text(short_path(run.info.run_dir), room),
         )
     return table
 
@@ -54,13 +58,13 @@ def _header(
     result: CompareResult, first: str, title: str, justify: JustifyMethod = "right"
 ) -> Table:
     table = Table(title=title, title_justify="left", min_width=len(title) + 2)
-    table.add_column(first, overflow="fold")
+    table.add_column(first, overflow="fold", no_wrap=True)
     for run in result.runs:
         table.add_column(plain(run.label), justify=justify, overflow="fold")
     return table
 
 
-def _print_differences(result: CompareResult, console: Console) -> None:
+def _print_differences(result: CompareResult, console: Console, width: int) -> None:
     from mnistctl.commands.compare import shown_value
 
     differing = sum(d.differs for d in result.differences)
@@ -71,10 +75,22 @@ def _print_differences(result: CompareResult, console: Console) -> None:
     if differing != len(result.differences):  # --all
         title = f"Spec values ({differing} of {len(result.differences)} differ)"
     table = _header(result, "spec value", title, justify="left")
-    for diff in result.differences:
+    values = [[shown_value(v) for v in diff.values] for diff in result.differences]
+    labels = [run.label for run in result.runs]
+    room = _room([[label, *(row[i] for row in values)] for i, label in enumerate(labels)], width)
+    for diff, row in zip(result.differences, values, strict=True):
         style = "" if diff.differs else "dim"
-        table.add_row(plain(diff.path, style), *(plain(shown_value(v), style) for v in diff.values))
+        table.add_row(
+            broken_text(diff.path, room, ".", style), *(plain(value, style) for value in row)
+        )
     console.print(table)
+
+
+def _room(others: list[list[str]], width: int) -> int:
+    """The width the terminal's ``width`` leaves for one column of a table beside ``others``
+    (each column's header and cells), which wrap between words: at least 12."""
+    words = sum(max((len(w) for text in col for w in text.split()), default=0) for col in others)
+    return max(width - words - 3 * (len(others) + 1) - 1, 12)
 
 
 def _metrics_table(result: CompareResult) -> Table:

@@ -9,6 +9,7 @@ fails (a full disk, a closed pipe) is a one-line user error, not a traceback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import IO, Any, cast
 
@@ -22,6 +23,27 @@ from mnistctl.errors import Location, UserError, visible
 def plain(text: object, style: str = "") -> Text:
     """A user string as rich Text: no markup, control characters visible."""
     return Text(visible(str(text)), style=style)
+
+
+def break_after(text: str, width: int, separators: str = "/") -> list[str]:
+    """``text`` (a path, a dotted spec path) as lines of at most ``width`` characters, broken
+    only after one of ``separators``, so that a line never ends in the middle of a name (unless
+    one name alone is longer than the width)."""
+    lines: list[str] = []
+    line = ""
+    for part in re.split(f"(?<=[{re.escape(separators)}])", text):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return [*lines, line]
+
+
+def broken_text(text: str, width: int, separators: str = "/", style: str = "") -> Text:
+    """``break_after``'s lines as one rich Text (for a table cell), each shown as ``plain``."""
+    return Text("\n", style=style).join(
+        plain(line, style) for line in break_after(text, width, separators)
+    )
 
 
 class _Stdout:

@@ -6,14 +6,17 @@ TensorFlow: the result types are imported for type checking only.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from mnistctl.ui.console import plain
+from mnistctl.ui.console import break_after, plain
+from mnistctl.ui.runs_view import short_path
 from mnistctl.ui.tables import confusion_table, metrics_table, per_class_table
 
 if TYPE_CHECKING:
@@ -91,27 +94,42 @@ def render_evaluate(result: EvaluateResult, out: Console) -> None:
 
 
 def render_predict(result: PredictResult, out: Console) -> None:
-    """A row per picture in order; one that could not be predicted says why in its place."""
+    """A row per picture in order; one that could not be predicted says why in its place.
+
+    Files are shown relative to the current folder when they lie in it. A table whose file
+    names do not fit the terminal beside the other columns would break them in the middle:
+    then each picture is two lines instead, its file alone on the first."""
     from mnistctl.commands.predict import Failure  # loaded already: the command made result
 
     names = result.class_names
-    table = Table(title=plain(f"{result.name}: predictions"), title_justify="left")
-    table.add_column("file", overflow="fold")
-    table.add_column("label", justify="right")
-    table.add_column("top 3 (probability)")
+    rows: list[tuple[str, str, str]] = []
     for row in result.entries:
+        file = short_path(Path(row.file)) if Path(row.file).is_absolute() else row.file
         if isinstance(row, Failure):
-            table.add_row(plain(row.file), plain("-"), plain(f"not predicted: {row.error.message}"))
+            rows.append((file, "-", f"not predicted: {row.error.message}"))
             continue
         probs = np.asarray(row.probabilities)
-        top = np.argsort(-probs)[:3]
-        label = row.label
-        shown = str(label) if names[label] == str(label) else f"{label} {names[label]}"
-        table.add_row(
-            plain(row.file),
-            plain(shown),
-            plain("  ".join(f"{names[i]}: {probs[i]:.1%}" for i in top)),
-        )
+        best = np.argsort(-probs)[:3]
+        k = row.label
+        shown = str(k) if names[k] == str(k) else f"{k} {names[k]}"
+        rows.append((file, shown, "  ".join(f"{names[i]}: {probs[i]:.1%}" for i in best)))
+    title = plain(f"{result.name}: predictions")
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(2)]
+    guesses = max((len(r[2]) for r in rows if not r[2].startswith("not predicted")), default=0)
+    if sum(widths) + max(guesses, len("top 3 (probability)")) + 10 > out.width:
+        out.print(title)
+        for file, label, top in rows:
+            for piece in break_after(file, out.width):
+                out.print(plain(piece), soft_wrap=True)
+            about = top if label == "-" else f"label {label}   top 3: {top}"
+            out.print(Padding(plain(about), (0, 0, 0, 4)))
+        return
+    table = Table(title=title, title_justify="left")
+    table.add_column("file", no_wrap=True)
+    table.add_column("label", justify="right", no_wrap=True)
+    table.add_column("top 3 (probability)")
+    for file, label, top in rows:
+        table.add_row(plain(file), plain(label), plain(top))
     out.print(table)
 
 

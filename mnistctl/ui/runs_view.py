@@ -49,12 +49,18 @@ def render_runs(listing: RunsListing, console: Console) -> None:
         for i, (header, _) in enumerate(_COLUMNS)
     ]
     keep = _fitting_columns(widths, console.width)
+    path = len(_COLUMNS) - 1
+    below = _width(widths, keep) > console.width  # the path on its own line under its row
+    if below:
+        keep.remove(path)
     headers = [Text(header, style="bold") for header, _ in _COLUMNS]
     out = plain(f"{title} ({count})")
     out.append("\n").append_text(_line(headers, widths, keep)).append("\n")
-    out.append("─" * min(console.width, sum(widths[i] for i in keep) + GAP * (len(keep) - 1)))
+    out.append("─" * min(console.width, _width(widths, keep)))
     for row in rows:
         out.append("\n").append_text(_line(row, widths, keep))
+        if below:
+            out.append("\n  ").append_text(row[path])
     for run in listing.runs:
         if run.damaged:
             out.append("\ndamaged: ", style=STATUS_STYLES[DAMAGED])
@@ -79,12 +85,17 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 _OPTIONAL = ("precision", "started (UTC)", "time", "params", "best val")
 
 
+def _width(widths: list[int], keep: list[int]) -> int:
+    return sum(widths[i] for i in keep) + GAP * (len(keep) - 1)
+
+
 def _fitting_columns(widths: list[int], width: int) -> list[int]:
     """The indices of the columns to show: all of them when they fit ``width``, else without
-    the optional ones, least useful first (a path longer than what is left runs on)."""
+    the optional ones, least useful first (then, if still too wide, the path goes on a line
+    of its own under its row)."""
     keep = list(range(len(_COLUMNS)))
     for header in _OPTIONAL:
-        if sum(widths[i] for i in keep) + GAP * (len(keep) - 1) <= width:
+        if _width(widths, keep) <= width:
             break
         keep.remove(next(i for i, (h, _) in enumerate(_COLUMNS) if h == header))
     return keep
