@@ -15,6 +15,7 @@ import contextlib
 import inspect
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -163,6 +164,11 @@ def main() -> None:
         code = EXIT_INTERRUPTED
     except SystemExit as exc:
         code = exc.code
+    # The command has ended and its code is known: a Ctrl-C while the process leaves (exit
+    # handlers, the interpreter's teardown) must not turn into a traceback or a death by the
+    # signal, so it is ignored from here on.
+    with contextlib.suppress(ValueError):  # not the main thread (a test calling main)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     mark("done")
     if isinstance(code, int) and (
         code in (EXIT_INTERRUPTED, 128 + 15) or "tensorflow" in sys.modules
