@@ -103,8 +103,7 @@ def create_app(
         lifespan=_lifespan(preparers, batcher),
     )
     app.state.preparers = preparers  # for tests: the workers' pids, how many were replaced
-    app.add_middleware(_JsonErrors)
-    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(_Answers)
     app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
     _add_pages(app, page, info)
     _add_predict(app, limits, preparers, batcher)
@@ -250,9 +249,12 @@ def _add_error_answers(app: FastAPI) -> None:
         return _error(500, err)
 
 
-class _SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response (a plain ASGI middleware: no per-request cost
-    beyond the headers)."""
+class _Answers:
+    """Every answer gets SECURITY_HEADERS, and an error answer (4xx, 5xx) that is not JSON
+    already becomes ``{"error": "one line"}``: what Starlette's layers answer in plain text
+    themselves, not through an exception the handlers see (a static file's malformed or
+    unsatisfiable ``Range``: 400, 416). One plain ASGI middleware: no per-request cost beyond
+    the headers, for answers that are not plain errors."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -261,43 +263,24 @@ class _SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class _JsonErrors:
-    """Any error answer (4xx, 5xx) that is not JSON already, as ``{"error": "one line"}``:
-    what Starlette's layers answer in plain text themselves, not through an exception the
-    handlers see (a static file's malformed or unsatisfiable ``Range``: 400, 416)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None  # a plain error's start, held back until its body ends
+        held: Message | None = None  # a plain error's start, held back until its body ends
         said = bytearray()
 
-        async def send_json_errors(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start" and _plain_error(message):
-                start = message
-                return
-            if start is None or message["type"] != "http.response.body":
+        async def answer(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                if _plain_error(message):
+                    held = message
+                    return
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            if held is None or message["type"] != "http.response.body":
                 await send(message)
                 return
             said.extend(message.get("body", b"")[: _SAID_BYTES - len(said)])
             if not message.get("more_body", False):
-                await _send_error(send, scope, start, bytes(said))
+                await _send_error(send, scope, held, bytes(said))
 
-        await self.app(scope, receive, send_json_errors)
+        await self.app(scope, receive, answer)
 
 
 _SAID_BYTES = 200  # most of a plain error's own text kept for the JSON one
@@ -329,5 +312,6 @@ async def _send_error(send: Send, scope: Scope, start: Message, said: bytes) -> 
     dropped = (b"content-type", b"content-length", b"transfer-encoding")
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
     headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers += SECURITY_HEADERS
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
