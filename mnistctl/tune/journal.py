@@ -98,13 +98,18 @@ def _is_record(line: bytes) -> bool:
         return False
 
 
-def damaged(path: Path, exc: BaseException) -> UserError:
+def _first_line(exc: BaseException) -> str:
+    """What Optuna's exception says, in one line: its first, or its type's name."""
     text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def damaged(path: Path, exc: BaseException) -> UserError:
     return UserError(
         "the study's journal is damaged before its last line, so Optuna cannot read it",
         Location(str(path)),
         expected="one JSON record per line, as Optuna writes them",
-        received=(text[0] if text else type(exc).__name__)[:300],
+        received=_first_line(exc),
         hint="move the file away to start the study afresh (the trials' runs stay)",
     )
 
@@ -129,11 +134,10 @@ def open_journal(path: Path) -> tuple[Any, RepairingJournal]:
     except UserError:
         raise
     except Exception as exc:  # Optuna replays the records and fails on one
-        text = str(exc).strip().splitlines()
         raise UserError(
             "cannot read the study's journal",
             Location(str(path)),
             expected="a journal file written by Optuna",
-            received=(text[0] if text else type(exc).__name__)[:300],
+            received=_first_line(exc),
             hint="move the file away to start the study afresh (the trials' runs stay)",
         ) from None
