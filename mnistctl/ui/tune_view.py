@@ -21,6 +21,7 @@ from rich.text import Text
 
 from mnistctl.tune.masking import masked
 from mnistctl.ui.console import plain
+from mnistctl.ui.runs_view import short_path
 
 if TYPE_CHECKING:
     from mnistctl.tune.command import TuneResult
@@ -43,12 +44,9 @@ def shown(value: Any) -> str:
 
 
 def shown_path(path: object) -> str:
-    """A path as people read it: relative to the working folder when inside it."""
-    p = Path(str(path))
-    try:
-        return str(p.relative_to(Path.cwd()))
-    except ValueError:
-        return str(p)
+    """A path as people read it: relative to the working folder when inside it (as ``runs``
+    shows them)."""
+    return short_path(Path(str(path)))
 
 
 def shown_storage(storage: str) -> str:
