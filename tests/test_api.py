@@ -325,9 +325,9 @@ def test_predict_paths_is_the_cli_predict(
 def test_predict_arrays_is_the_cli_predict(trained: Trained, pngs: list[Path]) -> None:
     """The digits as ``predict`` prepares them from the files, given as float arrays: the same
     probabilities; as a stack, a list, or with a channel axis."""
-    from mnistctl.data.images import load_digit
+    from mnistctl.data.inputs import MNIST_TARGET, load_inputs
 
-    digits = np.stack([load_digit(p) for p in pngs])
+    digits = np.stack(load_inputs(pngs, MNIST_TARGET))
     doc = cli_predict(trained.run, *pngs)
     expected = np.array([row["probabilities"] for row in doc])
     np.testing.assert_allclose(trained.run.predict(digits), expected, rtol=1e-6, atol=1e-9)

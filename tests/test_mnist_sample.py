@@ -149,7 +149,10 @@ def test_damaged_sample_is_one_user_error(monkeypatch: pytest.MonkeyPatch) -> No
 def test_unknown_dataset_names_the_sample() -> None:
     with pytest.raises(UserError) as info:
         load_dataset("cifar10", None)
-    assert "expected mnist, fashion_mnist or mnist_sample" in info.value.one_line()
+    assert (
+        "expected mnist, fashion_mnist, mnist_sample, kmnist, emnist_letters, emnist_balanced"
+        " or emnist_digits" in info.value.one_line()
+    )
     assert "mnist_sample" in DATASETS and set(DATASETS) == set(datasets.DATASETS)
 
 

@@ -28,8 +28,8 @@ from helpers import (
 from PIL import Image
 
 from mnistctl.data import imagesets
-from mnistctl.data.images import load_digit
 from mnistctl.data.imagesets import Preparation, expand_images, prepare_images
+from mnistctl.data.inputs import MNIST_TARGET, load_inputs
 from mnistctl.errors import UserError
 from mnistctl.procs.worker import Worker
 
@@ -166,7 +166,7 @@ def test_parallel_preparation_equals_one_at_a_time(
     assert [e.location.file for e in parallel.errors] == [str(mixed_folder / n) for n in bad]
     for name, digit in zip(parallel.names, parallel.digits, strict=True):
         if Path(name).name not in bad:
-            assert np.array_equal(digit, load_digit(name)), name
+            assert np.array_equal(digit, load_inputs([name], MNIST_TARGET)[0]), name
 
 
 @pytest.mark.slow  # worker processes
@@ -269,7 +269,7 @@ def test_predict_a_folder_of_300_digits(conv_run: Path, tmp_path: Path) -> None:
 
     model = open_run(conv_run, None).load_model()
     for i, path in enumerate(files):
-        x = load_digit(path).reshape(1, 28, 28, 1)
+        x = np.asarray(load_inputs([path], MNIST_TARGET)[0]).reshape(1, 28, 28, 1)
         alone = np.asarray(model(x, training=False).numpy(), dtype=np.float64)[0]
         assert int(alone.argmax()) == out[i]["label"], path
         np.testing.assert_allclose(alone, out[i]["probabilities"], rtol=1e-5, atol=1e-6)

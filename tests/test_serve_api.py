@@ -36,7 +36,7 @@ from PIL import Image
 from rich.console import Console
 
 from mnistctl.commands.common import open_run
-from mnistctl.data.images import digit_from_bytes, load_digit
+from mnistctl.data.inputs import MNIST_TARGET, input_from_bytes, load_inputs
 from mnistctl.serve import command as serve_command
 from mnistctl.serve.app import create_app
 from mnistctl.serve.batcher import Batcher
@@ -161,8 +161,8 @@ def test_digit_is_the_prepared_input(client: TestClient, tmp_path: Path) -> None
     assert set(answer) == {"label", "probabilities", "digit"}
     seen = np.asarray(answer["digit"], dtype=np.float32)
     assert seen.shape == (28, 28) and seen.min() >= 0.0 and seen.max() <= 1.0
-    np.testing.assert_array_equal(seen, load_digit(path))
-    np.testing.assert_array_equal(seen, digit_from_bytes(path.read_bytes()))
+    np.testing.assert_array_equal(seen, load_inputs([path], MNIST_TARGET)[0])
+    np.testing.assert_array_equal(seen, input_from_bytes(path.read_bytes(), MNIST_TARGET))
     assert "digit" not in predict_ok(client, path.read_bytes(), "?digit=0")
 
 

@@ -1,7 +1,7 @@
 """``mnistctl serve``'s preparation workers (``serve/workers.py``): real worker processes,
 driven from an event loop as the server drives them.
 
-A worker answers exactly as ``digit_from_bytes`` does in this process, refusals included (the
+A worker answers exactly as ``input_from_bytes`` does in this process, refusals included (the
 ``UserError`` crosses the process boundary whole); a worker past the time limit is killed and
 replaced; a worker that dies, busy or idle, is replaced; no worker is left once the pool is
 closed. Every wait is bounded.
@@ -25,7 +25,7 @@ import pytest
 from helpers import real_arrays, within_watchdog
 from PIL import Image
 
-from mnistctl.data.images import digit_from_bytes
+from mnistctl.data.inputs import MNIST_TARGET, input_from_bytes
 from mnistctl.errors import UserError
 from mnistctl.serve.limits import SOURCE
 from mnistctl.serve.workers import NoWorker, Preparers, PrepareTimeout, WorkerLost
@@ -129,7 +129,9 @@ def test_answers_equal_this_process_and_refusals_cross_whole(pool: Preparers) ->
     answers = served_by(pool, body)
     for picture, answer in zip(good + bad, answers, strict=True):
         try:
-            expected: object = digit_from_bytes(picture, source=SOURCE, max_pixels=PIXELS)
+            expected: object = input_from_bytes(
+                picture, MNIST_TARGET, source=SOURCE, max_pixels=PIXELS
+            )
         except UserError as err:
             expected = err
         if isinstance(expected, UserError):
@@ -157,7 +159,7 @@ def test_past_the_time_limit_the_worker_is_killed_and_replaced(
         with pytest.raises(NoWorker):
             await pool.prepare(digit(0), 0.001)
         answer = await pool.prepare(digit(0), 60.0)
-        np.testing.assert_array_equal(answer, digit_from_bytes(digit(0)))
+        np.testing.assert_array_equal(answer, input_from_bytes(digit(0), MNIST_TARGET))
 
     served_by(pool, body)
     [second] = pool.pids
@@ -184,7 +186,7 @@ def test_a_worker_that_dies_is_replaced(pool: Preparers, slow_picture: bytes) ->
         os.kill(idle, signal.SIGKILL)
         await asyncio.sleep(0.2)  # its pipe closes: it is replaced before it is asked
         np.testing.assert_array_equal(
-            await pool.prepare(digit(4), 60.0), digit_from_bytes(digit(4))
+            await pool.prepare(digit(4), 60.0), input_from_bytes(digit(4), MNIST_TARGET)
         )
         assert pool.replaced == 2 and idle not in pool.pids
 

@@ -11,7 +11,9 @@ import gzip
 import io
 import math
 import os
+import stat
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,14 @@ from mnistctl.data.files import (
 from mnistctl.errors import Location, UserError
 from mnistctl.formatting import format_shape
 
-__all__ = ["IDX_DTYPES", "IDX_NAMES", "find_idx_files", "read_idx"]
+__all__ = [
+    "IDX_DTYPES",
+    "IDX_NAMES",
+    "data_folder",
+    "find_idx_files",
+    "read_idx",
+    "read_idx_header",
+]
 
 # The four IDX files of a folder, by the array each one holds; first name found wins.
 IDX_NAMES: dict[str, tuple[str, ...]] = {
@@ -58,18 +67,44 @@ _GZIP_MAX_RATIO = 1100
 _COUNT_LIMIT = 1 << 26
 
 
-def find_idx_files(folder: Path, loc: Location) -> dict[str, Path]:
-    """The four IDX files in ``folder`` (each plain or ``.gz``), by the array each holds."""
+def data_folder(path: str | os.PathLike[str], expected: str) -> Path:
+    """``path`` as a Path, if it is a folder (``expected``: what it should hold, for errors)."""
+    p = Path(path).expanduser()
+    loc = Location(file=os.fspath(path))
+    try:
+        st = p.stat()
+    except FileNotFoundError as e:
+        raise UserError(
+            "data folder not found",
+            location=loc,
+            expected=expected,
+            received="no such file or folder",
+        ) from e
+    except OSError as e:
+        raise UserError("cannot read the data folder", location=loc, received=exc_text(e)) from e
+    if not stat.S_ISDIR(st.st_mode):
+        raise UserError("not a folder", location=loc, expected=expected, received="a file")
+    return p
+
+
+def find_idx_files(
+    folder: Path,
+    loc: Location,
+    names: Mapping[str, tuple[str, ...]] = IDX_NAMES,
+    hint: str | None = None,
+) -> dict[str, Path]:
+    """The IDX files in ``folder`` (each plain or ``.gz``), by the array each holds: ``names``
+    gives each array's file names (the first found wins), MNIST's by default."""
     try:
         present = sorted(entry.name for entry in folder.iterdir())
     except OSError as e:
         raise UserError("cannot list the data folder", location=loc, received=exc_text(e)) from e
     files: dict[str, Path] = {}
     missing: list[str] = []
-    names = set(present)
-    for key, stems in IDX_NAMES.items():
+    have = set(present)
+    for key, stems in names.items():
         for stem in stems:
-            hit = next((n for n in (stem, stem + ".gz") if n in names), None)
+            hit = next((n for n in (stem, stem + ".gz") if n in have), None)
             if hit is not None:
                 files[key] = folder / hit
                 break
@@ -82,8 +117,9 @@ def find_idx_files(folder: Path, loc: Location) -> dict[str, Path]:
         raise UserError(
             "missing IDX file" + ("s" if len(missing) > 1 else "") + ": " + ", ".join(missing),
             location=loc,
-            expected=", ".join(stems[0] for stems in IDX_NAMES.values()) + " (each plain or .gz)",
+            expected=", ".join(stems[0] for stems in names.values()) + " (each plain or .gz)",
             received=("files " + shown) if present else "an empty folder",
+            hint=hint,
         )
     return files
 
@@ -114,6 +150,23 @@ def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
                 expected="a complete gzip-compressed IDX file",
                 received=exc_text(e),
             ) from e
+        raise UserError("cannot read the IDX file", location=loc, received=exc_text(e)) from e
+
+
+def read_idx_header(path: str | os.PathLike[str]) -> tuple[np.dtype[Any], tuple[int, ...]]:
+    """The dtype and dimensions an IDX file's header gives (plain or gzip-compressed), read
+    without its data."""
+    loc = Location(file=os.fspath(path))
+    raw, _ = open_data_file(Path(path).expanduser(), loc, "IDX file", "an IDX file")
+    try:
+        with raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if gzipped:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                    return _read_header(gz, loc)
+            return _read_header(raw, loc)
+    except (OSError, EOFError, zlib.error) as e:
         raise UserError("cannot read the IDX file", location=loc, received=exc_text(e)) from e
 
 

@@ -43,18 +43,18 @@ def load_digits(
 ) -> list[npt.NDArray[np.float32] | UserError]:
     """``load_digit`` of each of ``paths``: its digit, or the ``UserError`` it raises (with
     its location), in order. The same results, prepared in batches (``prepare_digits``)."""
-    located: list[Location] = []
+    where: list[Location] = []
 
     def pictures() -> Iterator[Image.Image | UserError]:
         for path in paths:
-            located.append(Location(file=str(path)))
+            where.append(Location(file=str(path)))
             try:
-                yield _load_image(path, located[-1])
+                yield _load_image(path, where[-1])
             except UserError as err:
                 yield err
 
     return [
-        result if isinstance(result, np.ndarray) else _at(result, located[i])
+        result if isinstance(result, np.ndarray) else located(result, where[i])
         for i, result in enumerate(prepare_digits(pictures()))
     ]
 
@@ -71,15 +71,15 @@ def digit_from_bytes(
     digit, the message of ``imageerrors.no_digit``.
     """
     where = Location(file=source)
-    return _raised(prepare_digits([image_from_bytes(data, _fail_at(where), max_pixels)])[0], where)
+    return _raised(prepare_digits([image_from_bytes(data, fail_at(where), max_pixels)])[0], where)
 
 
 def _load_image(path: str | os.PathLike[str], where: Location) -> Image.Image:
     """The picture at ``path``, decoded and upright (``UserError`` at ``where`` if not)."""
-    return image_at(path, _fail_at(where))
+    return image_at(path, fail_at(where))
 
 
-def _fail_at(where: Location) -> Fail:
+def fail_at(where: Location) -> Fail:
     """The refusals of the picture at ``where``."""
 
     def fail(message: str, **kw: str | None) -> UserError:
@@ -88,14 +88,14 @@ def _fail_at(where: Location) -> Fail:
     return fail
 
 
-def _at(err: UserError, where: Location) -> UserError:
+def located(err: UserError, where: Location) -> UserError:
     """``err`` about the picture at ``where`` (the transform's errors have no location), with
     its cause."""
     if err.location == where:
         return err
-    located = dataclasses.replace(err, location=where)
-    located.__cause__ = err.__cause__
-    return located
+    moved = dataclasses.replace(err, location=where)
+    moved.__cause__ = err.__cause__
+    return moved
 
 
 def _raised(
@@ -103,6 +103,6 @@ def _raised(
 ) -> npt.NDArray[np.float32]:
     """The digit, or its error raised (located at ``where``) with its cause."""
     if isinstance(result, UserError):
-        err = _at(result, where)
+        err = located(result, where)
         raise err from err.__cause__
     return result

@@ -6,7 +6,8 @@ matching nothing there) for the paths it matches, as if the shell had expanded i
 else is taken as it is.
 
 ``Preparation`` runs ``load_digit`` on each file in worker processes (``load_digits`` on a
-chunk of files: the same results, prepared in batches) and gathers the 28x28 results in
+chunk of files: the same results, prepared in batches), each made to the run's ``Target``
+(``inputs.py``: 28x28 digits for MNIST's runs), and gathers the results in
 order, with every file's problem. Processes, not threads: the work is many small numpy and
 Pillow calls that hold the GIL (two threads were slower than one). The workers are
 ``mnistctl.procs``'s pool (``procs/pool.py``): fresh interpreters, sent absolute paths, a chunk
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from mnistctl.data.images import load_digits
+from mnistctl.data.inputs import MNIST_TARGET, Target, load_inputs
 from mnistctl.errors import Location, UserError
 from mnistctl.procs import usable_cpus
 from mnistctl.procs.pool import Pool
@@ -69,7 +70,6 @@ WORKER_ENV = {
 }
 """What a worker process's environment adds to this one's."""
 
-_SIZE = 28
 _EXPECTED_FOLDER = "image files in it (.png, .jpg, .jpeg, .bmp, .gif, .tif, .webp, ...)"
 
 Item = Path | UserError  # a file to prepare, or the problem with an argument
@@ -221,10 +221,10 @@ def _no_match(pattern: str) -> UserError:
 
 @dataclass
 class ImageBatch:
-    """The digits of the files among the items, in order: ``digits[i]`` (28 x 28 float32) is
-    the file ``names[i]``'s (zeros where the file has a problem); ``errors`` holds every
-    problem, in the order of the items; ``outcomes`` has one entry per item, in order: the
-    index in ``names`` of a prepared picture, or the item's problem."""
+    """The pictures of the files among the items, in order: ``digits[i]`` (the target's
+    dims, float32) is the file ``names[i]``'s (zeros where the file has a problem);
+    ``errors`` holds every problem, in the order of the items; ``outcomes`` has one entry
+    per item, in order: the index in ``names`` of a prepared picture, or its problem."""
 
     names: list[str]
     digits: npt.NDArray[np.float32]
@@ -237,9 +237,11 @@ class ImageBatch:
         return [n for n in self.outcomes if isinstance(n, int)]
 
 
-def prepare_images(items: Sequence[Item], *, workers: int | None = None) -> ImageBatch:
-    """``load_digit`` on every file among ``items``, in parallel (see ``Preparation``)."""
-    with Preparation(items, workers=workers) as preparation:
+def prepare_images(
+    items: Sequence[Item], *, workers: int | None = None, target: Target = MNIST_TARGET
+) -> ImageBatch:
+    """Every file among ``items`` made to ``target``, in parallel (see ``Preparation``)."""
+    with Preparation(items, workers=workers, target=target) as preparation:
         return preparation.result()
 
 
@@ -257,8 +259,11 @@ class Preparation:
     file when workers cannot start, and the files of a worker that died.
     """
 
-    def __init__(self, items: Sequence[Item], *, workers: int | None = None) -> None:
+    def __init__(
+        self, items: Sequence[Item], *, workers: int | None = None, target: Target = MNIST_TARGET
+    ) -> None:
         self._items = list(items)
+        self._target = target
         self._paths = {i: item for i, item in enumerate(self._items) if isinstance(item, Path)}
         self._chunks: list[list[int]] = []  # positions in items
         self._done: list[Future[_Done]] = []  # by chunk
@@ -290,19 +295,19 @@ class Preparation:
             _chunk_preparer, workers=count - self._late, in_flight=IN_FLIGHT, env=WORKER_ENV
         )
         self._done = [
-            self._pool.submit([os.path.abspath(self._paths[i]) for i in chunk])
+            self._pool.submit(([os.path.abspath(self._paths[i]) for i in chunk], self._target))
             for chunk in self._chunks
         ]
 
     def result(self) -> ImageBatch:
         """Wait for every file: the digits in order, and every problem in order."""
         slot = {pos: n for n, pos in enumerate(self._paths)}
-        digits = np.zeros((len(slot), _SIZE, _SIZE), dtype=np.float32)
+        digits = np.zeros((len(slot), *self._target.dims), dtype=np.float32)
         errors: dict[int, UserError] = {}
 
         def here(positions: Iterable[int]) -> None:
             chosen = list(positions)
-            done = load_digits([self._paths[pos] for pos in chosen])
+            done = load_inputs([self._paths[pos] for pos in chosen], self._target)
             for pos, digit in zip(chosen, done, strict=True):
                 if isinstance(digit, UserError):
                     errors[pos] = digit
@@ -357,15 +362,16 @@ class _Done:
     errors: list[tuple[int, UserError]]  # (index in the chunk, the problem)
 
 
-def _chunk_preparer() -> Callable[[list[str]], _Done]:
+def _chunk_preparer() -> Callable[[tuple[list[str], Target]], _Done]:
     """A worker's setup (``mnistctl.procs``): what it runs on each chunk of paths."""
     return _prepare_chunk
 
 
-def _prepare_chunk(paths: list[str]) -> _Done:
-    digits = np.zeros((len(paths), _SIZE, _SIZE), dtype=np.float32)
+def _prepare_chunk(task: tuple[list[str], Target]) -> _Done:
+    paths, target = task
+    digits = np.zeros((len(paths), *target.dims), dtype=np.float32)
     errors: list[tuple[int, UserError]] = []
-    for k, digit in enumerate(load_digits(paths)):
+    for k, digit in enumerate(load_inputs(paths, target)):
         if isinstance(digit, UserError):
             errors.append((k, digit))
         else:

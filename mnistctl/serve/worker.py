@@ -2,9 +2,9 @@
 
 ``preparation`` is called once in the worker: it prepares a small picture of its own (every
 later one then finds Pillow and NumPy loaded and warm) and returns the function the worker runs
-on each picture it is sent (the request's body): ``digit_from_bytes``, the preparation
+on each picture it is sent (the request's body): ``input_from_bytes``, the preparation
 ``mnistctl predict`` uses, with the server's pixel limit and the name its errors carry. Its
-answer is the prepared 28x28 float32 input as raw bytes (``DIGIT_SHAPE``; the server's event
+answer is the prepared float32 input as raw bytes (the target's dims; the server's event
 loop reads bytes back for less than a pickled array), or the ``UserError`` that refuses the
 picture, which crosses the process boundary whole.
 """
@@ -13,22 +13,29 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-DIGIT_SHAPE = (28, 28)
+if TYPE_CHECKING:
+    from mnistctl.data.inputs import Target
+
+DIGIT_SHAPE = (28, 28)  # MNIST's; a run's own is its Target's dims
 DIGIT_DTYPE = np.float32
 
 Prepare = Callable[[bytes], bytes]
 
 
-def preparation(max_pixels: int, source: str) -> Prepare:
-    """``digit_from_bytes`` with the server's pixel limit and the name its errors carry,
-    warmed up; its answer as raw bytes."""
-    from mnistctl.data.images import digit_from_bytes
+def preparation(max_pixels: int, source: str, target: Target | None = None) -> Prepare:
+    """``input_from_bytes`` with the server's pixel limit and the name its errors carry, made
+    to the run's ``target`` (MNIST's 28x28 digits by default), warmed up; its answer as raw
+    bytes."""
+    from mnistctl.data.inputs import MNIST_TARGET, input_from_bytes
+
+    made = target or MNIST_TARGET
 
     def prepare(body: bytes) -> bytes:
-        digit = digit_from_bytes(body, source=source, max_pixels=max_pixels)
+        digit = input_from_bytes(body, made, source=source, max_pixels=max_pixels)
         return np.ascontiguousarray(digit, DIGIT_DTYPE).tobytes()
 
     prepare(warm_up_picture())

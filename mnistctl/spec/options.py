@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-DATASETS = ("mnist", "fashion_mnist", "mnist_sample")
+DATASETS = (
+    "mnist",
+    "fashion_mnist",
+    "mnist_sample",
+    "kmnist",
+    "emnist_letters",
+    "emnist_balanced",
+    "emnist_digits",
+)
+PREPARE_MODES = ("resize", "mnist_style")
 
 # loss name -> how labels are fed to it
 LOSSES: dict[str, str] = {
