@@ -127,6 +127,7 @@ def child(args: argparse.Namespace, data: Path) -> int:
             batch_size=128,
             input_shape=shape,
             one_hot=True,
+            classes=10,
             shuffle=True,
             seed=0,
             first_epoch=0,

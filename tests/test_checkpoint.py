@@ -215,7 +215,7 @@ def test_predict_keeps_its_json_list_and_says_the_model_on_stderr(
     assert result.exit_code == 0, result.stderr
     assert result.stderr.strip() == BEST_LINE
     rows = json.loads(result.stdout)
-    assert [set(row) for row in rows] == [{"file", "label", "probabilities"}] * 3
+    assert [set(row) for row in rows] == [{"file", "label", "class", "probabilities"}] * 3
     assert all(row["probabilities"] == pytest.approx([0.1] * 10) for row in rows)
     result = cli("predict", ends_best, *digits, "--checkpoint", "last", "--json")
     assert result.exit_code == 0, result.stderr

@@ -213,6 +213,9 @@ def test_show_all_lists_every_value(pair: list[Path]) -> None:
         ("data.path", (None, None), False),
         ("data.train_samples", (None, None), False),
         ("data.validation_split", (0.1, 0.1), False),
+        ("data.classes", ([str(d) for d in range(10)],) * 2, False),
+        ("data.test_split", (None, None), False),
+        ("data.prepare", ("mnist_style", "mnist_style"), False),
         ("model.layers.input_tensor.type", ("Input", "Input"), False),
         ("model.layers.input_tensor.shape", ([784], [784]), False),
         ("model.layers.hidden.type", ("Dense", "Dense"), False),
@@ -233,7 +236,7 @@ def test_show_all_lists_every_value(pair: list[Path]) -> None:
         ("train.callbacks", ([], []), False),
     ]
     table = text_of(result).split("Metrics (")[0].split("Spec values")[1]
-    assert table.splitlines()[0] == " (2 of 24 differ)"
+    assert table.splitlines()[0] == " (2 of 27 differ)"
     assert "│ model.layers.input_tensor.shape       │ [784]" in table
     assert "│ train.shuffle                         │ true" in table
     assert "│ data.path                             │ null" in table

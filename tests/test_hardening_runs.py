@@ -370,9 +370,9 @@ def test_train_samples_beyond_the_data_is_a_warning(kit: Kit, tmp_path: Path) ->
     assert result.exit_code == 0, result.stderr
     assert "warning: data.train_samples is 100,000 but the data has 300" in result.stderr
     metrics = read_json(Path(json.loads(result.stdout)["run_dir"]) / METRICS)
-    assert metrics["warnings"] == [
+    assert metrics["warnings"][0] == (
         "data.train_samples is 100,000 but the data has 300: training on 300"
-    ]
+    )  # then any class without a test picture in this small slice, each said
 
 
 def _sleeper() -> subprocess.Popen[bytes]:

@@ -26,7 +26,7 @@ def test_an_epoch_has_every_sample_once_scaled(offset: bool) -> None:
     x, _ = _data(300, offset=offset)
     ds = pipeline.train_dataset(
         x, np.arange(300, dtype=np.int64), batch_size=64, input_shape=(28, 28, 1),
-        one_hot=False, shuffle=True, seed=3, first_epoch=0, epochs=1,
+        one_hot=False, classes=10, shuffle=True, seed=3, first_epoch=0, epochs=1,
     )  # fmt: skip
     seen = []
     for images, labels in ds:
@@ -44,8 +44,8 @@ def test_the_order_of_an_epoch_does_not_depend_on_where_training_started() -> No
 
     def order(first: int, epochs: int) -> list[list[int]]:
         ds = pipeline.train_dataset(
-            x, ids, batch_size=50, input_shape=(784,), one_hot=False, shuffle=True, seed=7,
-            first_epoch=first, epochs=epochs,
+            x, ids, batch_size=50, input_shape=(784,), one_hot=False, classes=10, shuffle=True,
+            seed=7, first_epoch=first, epochs=epochs,
         )  # fmt: skip
         labels = [int(v) for _, batch in ds for v in batch.numpy()]
         return [labels[i : i + 200] for i in range(0, len(labels), 200)]
@@ -62,6 +62,7 @@ def test_one_hot_labels_and_split() -> None:
     assert len(parts.x_train) == 60 and len(parts.x_val) == 20
     assert parts.x_train.ctypes.data % 64 == 0
     images, labels = next(iter(pipeline.eval_dataset(
-        parts.x_val, parts.y_val, batch_size=32, input_shape=(784,), one_hot=True)))  # fmt: skip
+        parts.x_val, parts.y_val, batch_size=32, input_shape=(784,), one_hot=True,
+        classes=10)))  # fmt: skip
     assert images.shape == (20, 784) and labels.shape == (20, 10)
     np.testing.assert_array_equal(labels.numpy().argmax(axis=1), parts.y_val)

@@ -61,9 +61,9 @@ def test_flat_images_labels_and_title() -> None:
     fig = build_misclassified_figure(
         images, [0, 9], [6, 12], [0.5, 0.995], labels=FASHION, title="Fashion"
     )
-    assert captions(fig) == [
-        "true T-shirt/top → pred Shirt (50%)",
-        "true Ankle boot → pred 12 (100%)",
+    assert captions(fig) == [  # longer than a cell's line: two lines, never overlapping
+        "true T-shirt/top\n→ pred Shirt (50%)",
+        "true Ankle boot\n→ pred 12 (100%)",
     ]
     assert heading(fig) == "Fashion (2)"
 
@@ -87,7 +87,7 @@ def test_all_non_finite_images() -> None:
 
 def test_long_class_names_are_shortened() -> None:
     fig = build_misclassified_figure(np.zeros((1, 28, 28)), [0], [1], None, labels=["x" * 50, "y"])
-    assert captions(fig) == ["true " + "x" * 13 + "… → pred y"]
+    assert captions(fig) == ["true " + "x" * 13 + "…\n→ pred y"]
 
 
 def test_one_image_figure_is_wide_enough_for_its_heading() -> None:

@@ -252,7 +252,7 @@ def test_predict_a_folder_of_300_digits(conv_run: Path, tmp_path: Path) -> None:
     assert isinstance(out, list) and len(out) == 300
     assert [row["file"] for row in out] == [str(p) for p in files]
     for row in out:
-        assert set(row) == {"file", "label", "probabilities"}
+        assert set(row) == {"file", "label", "class", "probabilities"}
         assert len(row["probabilities"]) == 10
         assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in row["probabilities"])
         assert sum(row["probabilities"]) == pytest.approx(1.0, abs=1e-4)

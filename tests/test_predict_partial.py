@@ -225,7 +225,7 @@ def test_predict_json_lists_every_picture_and_every_failure_in_order(
     failed = [5, 12, 13, 14]
     for at, row in enumerate(doc):
         assert set(row) == (
-            {"file", "error"} if at in failed else {"file", "label", "probabilities"}
+            {"file", "error"} if at in failed else {"file", "label", "class", "probabilities"}
         )
     assert doc[5]["error"].startswith("no digit found")
     assert doc[12]["error"].startswith("a symbolic link that loops")

@@ -147,7 +147,7 @@ def test_answers_equal_mnistctl_predict(client: TestClient, conv_run: Path, tmp_
     assert result.exit_code == 0, result.stderr
     for row, path in zip(json.loads(result.stdout), files, strict=True):
         answer = predict_ok(client, path.read_bytes())
-        assert set(answer) == {"label", "probabilities"}
+        assert set(answer) == {"label", "class", "probabilities"}
         assert answer["label"] == row["label"], path
         np.testing.assert_allclose(answer["probabilities"], row["probabilities"], atol=TOLERANCE)
         assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-4)
@@ -158,7 +158,7 @@ def test_digit_is_the_prepared_input(client: TestClient, tmp_path: Path) -> None
     path = tmp_path / "photo.png"
     path.write_bytes(png_bytes(5, invert=True, scale=3))
     answer = predict_ok(client, path.read_bytes(), "?digit=1")
-    assert set(answer) == {"label", "probabilities", "digit"}
+    assert set(answer) == {"label", "class", "probabilities", "digit"}
     seen = np.asarray(answer["digit"], dtype=np.float32)
     assert seen.shape == (28, 28) and seen.min() >= 0.0 and seen.max() <= 1.0
     np.testing.assert_array_equal(seen, load_inputs([path], MNIST_TARGET)[0])

@@ -113,7 +113,8 @@ def open_run(path: PathArg, runs_dir: PathArg | None = None) -> Run:
 
 
 class Probabilities(np.ndarray[Any, np.dtype[np.float64]]):
-    """Class probabilities, one row of 10 per image (an ``(N, 10)`` float64 numpy array);
+    """Class probabilities, one row per image of one entry per class (an ``(N, classes)``
+    float64 numpy array, ``(N, 10)`` for MNIST);
     ``labels`` is each row's most likely class."""
 
     @property
@@ -185,6 +186,11 @@ class Run:
     def name(self) -> str:
         """The spec's name."""
         return self.spec.name
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names in label order: ``predict``'s column ``k`` is ``classes[k]``."""
+        return self.spec.class_names
 
     @property
     @_user_errors
@@ -273,7 +279,9 @@ class Run:
         from mnistctl.data.imagesets import prepare_images
 
         opened = open_checked(self._run_dir, None, checkpoint)
-        files = prepare_images([item for item in items if isinstance(item, Path)])
+        files = prepare_images(
+            [item for item in items if isinstance(item, Path)], target=opened.spec.target
+        )
         if files.errors:
             raise UserErrors(files.errors)
         prepared = iter(files.digits)
@@ -328,4 +336,5 @@ class Run:
 
 def _probabilities(result: PredictResult) -> Probabilities:
     rows = [p.probabilities for p in result.predictions]
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 10).view(Probabilities)
+    width = len(result.class_names)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, width).view(Probabilities)

@@ -16,6 +16,7 @@ from mnistctl.cli.app import app, finish, main
 
 COMMAND_MODULES = (
     "spec_commands",
+    "data_command",
     "tune_command",
     "run_commands",
     "export_command",

@@ -81,7 +81,10 @@ DataOpt = Annotated[
         "--data",
         envvar="MNISTCTL_DATA",
         metavar="PATH",
-        help="Local data: a .npz like Keras's mnist.npz or a folder of IDX files.",
+        help=(
+            "Local data: a folder of class folders (train/<class>/), a CSV (image, label),"
+            " a .npz like Keras's mnist.npz or a folder of IDX files."
+        ),
         show_envvar=True,
     ),
 ]

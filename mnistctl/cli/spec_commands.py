@@ -15,6 +15,7 @@ from mnistctl.startup import heavy_imports
 def validate(
     specs: Annotated[list[Path], typer.Argument(help="Spec files to check.")],
     set_: SetOpt = None,
+    data: DataOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Check specs: YAML, schema, graph, shapes and fit to the data. Never imports TensorFlow."""
@@ -23,7 +24,7 @@ def validate(
     from mnistctl.ui.errors import render_errors
 
     console = stderr_console()
-    results = validate_specs(specs, set_ or [])
+    results = validate_specs(specs, set_ or [], data=data)
     for result in results:
         if result.errors is not None:
             render_errors(result.errors, console)

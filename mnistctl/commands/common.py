@@ -7,7 +7,8 @@ from pathlib import Path
 
 import keras
 
-from mnistctl.data.datasets import Dataset, load_dataset
+from mnistctl.commands.datasource import load_spec_data
+from mnistctl.data.datasets import Dataset
 from mnistctl.ml.modelfile import check_matches, load_model
 from mnistctl.phases import mark
 from mnistctl.runs import layout
@@ -37,7 +38,7 @@ class OpenRun:
 
     def load_data(self, given: Path | None) -> Dataset:
         """The run's data: ``given`` (--data) if any, else where its spec says."""
-        dataset = load_dataset(self.spec.data.dataset, self.spec.data_path(given))
+        dataset = load_spec_data(self.spec, given)
         mark("data")
         return dataset
 

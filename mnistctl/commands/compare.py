@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mnistctl.data.mnist import class_names
 from mnistctl.errors import Location, UserError
 from mnistctl.runs import layout, outputs
 from mnistctl.runs.atomic import read_json
@@ -122,7 +121,7 @@ def compare_runs(
     infos = [_with_loss(info, spec) for info, spec in zip(infos, specs, strict=True)]
     labels = _labels(infos)
     warnings = _data_warnings(infos, labels)
-    names = class_names(specs[0].data.dataset)
+    names = specs[0].class_names
     figure = _figure_path(output, runs_dir, dirs[0])  # before any run is evaluated
     compared = []
     for info, label in zip(infos, labels, strict=True):
@@ -133,7 +132,7 @@ def compare_runs(
 
     outputs.check_output(figure, FIGURE)  # again: it may have changed while runs were evaluated
     plot_compare([(r.label, r.history) for r in compared], figure)
-    differences = spec_differences([s.resolved_dict() for s in specs], show_all=show_all)
+    differences = spec_differences([_as_trained(s) for s in specs], show_all=show_all)
     return CompareResult(compared, differences, names, figure, warnings)
 
 
@@ -187,6 +186,19 @@ def _same_task(infos: list[RunInfo], specs: list[Spec]) -> None:
                 expected=f"the loss of the first run ({first!r}, {infos[0].name})",
                 received=f"{spec.compile.loss!r} ({info.name})",
             )
+        if spec.class_names != specs[0].class_names:
+            raise UserError(
+                "runs of different classes cannot be compared",
+                Location(str(info.run_dir / layout.SPEC), path=("data", "classes")),
+                expected=f"the classes of the first run ({_few(specs[0].class_names)})",
+                received=f"{_few(spec.class_names)} ({info.name})",
+                hint="compare runs trained on the same classes",
+            )
+
+
+def _few(names: tuple[str, ...]) -> str:
+    shown = ", ".join(names[:6])
+    return f"{len(names)} classes: {shown}" + (", ..." if len(names) > 6 else "")
 
 
 def _with_loss(info: RunInfo, spec: Spec) -> RunInfo:
@@ -302,6 +314,16 @@ def spec_differences(specs: Sequence[dict[str, Any]], *, show_all: bool) -> list
         differs = any(not _same(values[0], v) for v in values[1:])
         if differs or show_all:
             out.append(Difference(path, values, differs))
+    return out
+
+
+def _as_trained(spec: Spec) -> dict[str, Any]:
+    """A run's resolved spec, with what a run trained before the classes and the preparation
+    were recorded used (MNIST's digits, its digit preparation), so that only real
+    differences show."""
+    out = spec.resolved_dict()
+    out["data"]["classes"] = list(spec.class_names)
+    out["data"]["prepare"] = spec.target.mode
     return out
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from mnistctl.commands.common import open_run
-from mnistctl.data.mnist import class_names
 from mnistctl.ml.evaluation import confusion_matrix, on_test_set, per_class
 from mnistctl.phases import mark
 from mnistctl.runs.atomic import write_json
@@ -59,18 +58,19 @@ def evaluate_run(
     dataset = opened.load_data(data)  # data problems before the model loads
     result = on_test_set(opened.load_model(), opened.spec, dataset)
     mark("evaluated")
-    matrix = confusion_matrix(result.labels, result.predicted)
+    matrix = confusion_matrix(result.labels, result.predicted, opened.spec.info.classes)
+    names = opened.spec.class_names
     return EvaluateResult(
         run_dir=opened.run_dir,
         name=opened.spec.name,
-        class_names=class_names(opened.spec.data.dataset),
+        class_names=names,
         loss=result.loss,
         accuracy=result.accuracy,
         test_samples=len(result.labels),
         data_source=dataset.source,
         data_sha256=dataset.sha256,
         confusion_matrix=matrix.tolist(),
-        per_class=per_class(matrix),
+        per_class=per_class(matrix, names),
         checkpoint=opened.checkpoint,
     )
 

@@ -53,6 +53,8 @@ class ExportResult:
     data_sha256: str
     convert_seconds: float
     created: str  # UTC, ISO 8601
+    classes: tuple[str, ...] = ()  # the class names, in the order of the output's entries
+    prepare: str = "mnist_style"  # how a picture becomes the input (data.prepare)
 
     @property
     def saved_as(self) -> Path:
@@ -78,6 +80,12 @@ class ExportResult:
             "precision": {"trained": self.trained_precision, "exported": self.exported_precision},
             "input": self.input.to_json(),
             "output": self.output.to_json(),
+            "classes": list(self.classes),
+            "preprocessing": {
+                "prepare": self.prepare,
+                "scale": "pixel / 255 (uint8 to 0..1)",
+                "layout": "grey: height x width; RGB: height x width x 3",
+            },
             "convert_seconds": self.convert_seconds,
             "created": self.created,
         }
@@ -151,6 +159,8 @@ def export_run(
             exported_precision=exporting.EXPORTED_PRECISION,
             input=runtime.input,
             output=runtime.output,
+            classes=opened.spec.class_names,
+            prepare=opened.spec.data.prepare or "mnist_style",
             data_source=dataset.source,
             data_sha256=dataset.sha256,
             convert_seconds=convert_seconds,

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from mnistctl.commands.common import open_run
-from mnistctl.data.mnist import class_names
 from mnistctl.ml.evaluation import confusion_matrix, on_test_set
 from mnistctl.plots import (
     plot_confusion_matrix,
@@ -58,7 +57,7 @@ def plot_run(
     history = history_columns(read_history(opened.run_dir / layout.HISTORY))
     dataset = opened.load_data(data)  # spec, model and data are checked before anything is drawn
     result = on_test_set(opened.load_model(), spec, dataset)
-    names = list(class_names(spec.data.dataset))
+    names = list(spec.class_names)
     pred, true = result.predicted, result.labels
     wrong = np.flatnonzero(pred != true)
     confidence = result.probabilities[wrong, pred[wrong]]
@@ -66,7 +65,7 @@ def plot_run(
     files = [
         plot_learning_curves(history, out / pngs[0], title=spec.name),
         plot_confusion_matrix(
-            confusion_matrix(true, pred),
+            confusion_matrix(true, pred, len(names)),
             out / pngs[1],
             labels=names,
             title=f"{spec.name} ({opened.checkpoint.file})",

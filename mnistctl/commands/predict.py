@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.imagesets import Preparation, expand_images
-from mnistctl.data.mnist import class_names
+from mnistctl.data.inputs import Target
 from mnistctl.errors import Location, UserError, UserErrors, unicode_text
 from mnistctl.phases import mark
 from mnistctl.startup import heavy_imports
@@ -40,11 +40,13 @@ class Prediction:
     file: str
     label: int
     probabilities: list[float]
+    class_name: str = ""  # the label's class name ("7" for MNIST's digits)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "file": unicode_text(self.file),
             "label": self.label,
+            "class": self.class_name,
             "probabilities": self.probabilities,
         }
 
@@ -109,7 +111,7 @@ def predict_images(
     are predicted and each problem is a ``Failure`` in its place in ``entries`` instead.
     """
     items = expand_images(images)
-    with Preparation(items, workers=workers) as preparation:
+    with Preparation(items, workers=workers, target=_run_target(run_arg, runs_dir)) as preparation:
         # TensorFlow starts and the run is checked while the workers prepare the pictures.
         with heavy_imports():
             from mnistctl.commands.common import open_run
@@ -132,6 +134,16 @@ def predict_images(
     return dataclasses.replace(result, entries=entries)
 
 
+def _run_target(run_arg: Path, runs_dir: Path | None) -> Target:
+    """What the run's model takes a picture as, from its spec (no TensorFlow: the pictures
+    are prepared while it starts)."""
+    from mnistctl.runs import layout
+    from mnistctl.runs.record import RunRecord
+
+    run = layout.find_run(run_arg, runs_dir)
+    return layout.load_run_spec(run, RunRecord.load(run)).target
+
+
 def _file(err: UserError) -> str:
     return err.location.file if err.location.file is not None else "?"
 
@@ -141,22 +153,23 @@ def predict_digits(
     names: Sequence[str],
     digits: Sequence[npt.NDArray[np.float32]] | npt.NDArray[np.float32],
 ) -> PredictResult:
-    """Prepared 28x28 digits (floats in 0..1, white on black) through the run's model, in
+    """Prepared pictures (floats in 0..1, the run's ``Target``) through the run's model, in
     batches of PREDICT_BATCH (the same answers as one at a time, to float rounding, far
     faster); ``names`` label them in the result."""
     model = opened.load_model()
     batch = np.asarray(digits, dtype=np.float32).reshape(
         (len(names), *opened.spec.info.input_shape)
     )
-    probabilities = model_outputs(model, batch) if len(batch) else np.zeros((0, 10))
+    classes = opened.spec.class_names
+    probabilities = model_outputs(model, batch) if len(batch) else np.zeros((0, len(classes)))
     mark("predicted")
     labels = probabilities.argmax(axis=1).tolist()
     return PredictResult(
         run_dir=opened.run_dir,
         name=opened.spec.name,
-        class_names=class_names(opened.spec.data.dataset),
+        class_names=classes,
         entries=[
-            Prediction(name, label, row)
+            Prediction(name, label, row, classes[label])
             for name, label, row in zip(names, labels, probabilities.tolist(), strict=True)
         ],
         checkpoint=opened.checkpoint,

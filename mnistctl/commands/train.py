@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from mnistctl.commands.datasource import load_spec_data
 from mnistctl.commands.train_files import keep_last_epoch, publish_best, restores_best
-from mnistctl.data.datasets import Dataset, load_dataset
+from mnistctl.data.datasets import Dataset
 from mnistctl.errors import Location, UserError
 from mnistctl.ml import native_log, tensorboard
 from mnistctl.ml.evaluation import on_test_set
@@ -99,7 +101,7 @@ def train_spec(
     reporter: Reporter,
 ) -> TrainResult:
     """``mnistctl train SPEC``: load and check the spec, then ``train_loaded``."""
-    spec = load_spec(spec_path, overrides)
+    spec = load_spec(spec_path, overrides, check_data=True, data=data)
     mark("spec")
     if spec.search is not None:
         reporter.note(
@@ -121,9 +123,13 @@ def train_loaded(
     hooks = hooks or Hooks()
     tensorboard.check(spec)  # before anything is written
     data_path = spec.data_path(data)
-    dataset = load_dataset(spec.data.dataset, data_path)
+    dataset = load_spec_data(spec, data)
     mark("data")
-    warnings = _check_samples(spec, dataset, Path(spec.file))
+    for bad in dataset.bad:  # every one, before training; left out of the data
+        reporter.note(f"warning: {bad.file}: {bad.error} (left out)")
+    warnings = _check_samples(spec, dataset, Path(spec.file)) + _class_gaps(dataset)
+    if dataset.bad:
+        warnings.append(f"{len(dataset.bad):,} unreadable pictures left out of the data")
     plan = training_plan(spec, len(dataset.x_train))
     for line in plan.lines():
         reporter.note(line)
@@ -133,6 +139,8 @@ def train_loaded(
     run = layout.new_run_dir(runs_dir, hooks.folder or spec.name).resolve()
     resolved = spec.resolved_dict()
     resolved["data"]["path"] = str(Path(data_path).expanduser().resolve()) if data_path else None
+    resolved["data"]["classes"] = list(dataset.classes)  # the run's classes travel with it
+    resolved["data"]["prepare"] = dataset.prepare
     header = "# The resolved spec of this run: overrides applied, defaults filled in.\n"
     if spec.overrides:
         header += "# Overrides: " + " ".join(f"--set {o}" for o in spec.overrides) + "\n"
@@ -226,7 +234,7 @@ def _already_finished(run: Path, spec: Spec, record: RunRecord) -> TrainResult:
 def _resume_data(spec: Spec, run: Path, given: Path | None) -> Dataset:
     """The run's data: where its spec says, or ``given`` (--data) if its checksum is the one
     the run recorded (the data may have moved since)."""
-    dataset = load_dataset(spec.data.dataset, given if given is not None else spec.data_path())
+    dataset = load_spec_data(spec, given)
     env = read_json(run / layout.ENV) if (run / layout.ENV).exists() else {}
     env_data = env.get("data") if isinstance(env, dict) else None
     recorded = env_data.get("sha256") if isinstance(env_data, dict) else None
@@ -240,6 +248,20 @@ def _resume_data(spec: Spec, run: Path, given: Path | None) -> Dataset:
             received=f"{dataset.sha256[:12]}… from {dataset.source}",
         )
     return dataset
+
+
+def _class_gaps(dataset: Dataset) -> list[str]:
+    """Classes without a training or a test picture (a class only in train/, or whose pictures
+    were all unreadable): allowed, said."""
+    gaps = []
+    for split, labels in (("training", dataset.y_train), ("test", dataset.y_test)):
+        counts = np.bincount(labels.astype(np.int64), minlength=len(dataset.classes))
+        empty = [dataset.classes[k] for k in np.flatnonzero(counts == 0).tolist()]
+        if empty:
+            shown = ", ".join(repr(name) for name in empty[:5])
+            more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+            gaps.append(f"no {split} pictures of class {shown}{more}")
+    return gaps
 
 
 def _check_samples(spec: Spec, dataset: Dataset, spec_path: Path) -> list[str]:

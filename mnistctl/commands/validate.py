@@ -43,11 +43,15 @@ class ValidateResult:
         }
 
 
-def validate_specs(paths: Sequence[Path], overrides: Sequence[str]) -> list[ValidateResult]:
+def validate_specs(
+    paths: Sequence[Path], overrides: Sequence[str], *, data: Path | None = None
+) -> list[ValidateResult]:
+    """Each spec checked, its fit to local data too (``data``: --data, else its data.path):
+    the classes counted and headers read from the files, never a picture decoded."""
     results = []
     for path in paths:
         try:
-            spec = load_spec(path, overrides)
+            spec = load_spec(path, overrides, check_data=True, data=data)
         except (UserError, UserErrors) as err:
             errors = err if isinstance(err, UserErrors) else UserErrors([err])
             results.append(ValidateResult(path, errors=errors))

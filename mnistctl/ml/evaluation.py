@@ -4,6 +4,7 @@ allowlisted loss function, as Keras's evaluate would) the loss."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,14 +13,13 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.datasets import Dataset
-from mnistctl.data.mnist import NUM_CLASSES
 from mnistctl.ml import pipeline
 from mnistctl.spec import Spec
 
 
 @dataclass(frozen=True)
 class TestSetResult:
-    probabilities: npt.NDArray[np.float32]  # (N, 10)
+    probabilities: npt.NDArray[np.float32]  # (N, classes)
     labels: npt.NDArray[np.int64]  # (N,)
     loss: float
     accuracy: float
@@ -37,11 +37,12 @@ def on_test_set(model: keras.Model, spec: Spec, dataset: Dataset) -> TestSetResu
         batch_size=1024,
         input_shape=spec.info.input_shape,
         one_hot=spec.label_mode == "one_hot",
+        classes=spec.info.classes,
     )
     probabilities = np.asarray(model.predict(ds, verbose=0), dtype=np.float32)
     labels = dataset.y_test.astype(np.int64)
     one_hot = spec.label_mode == "one_hot"
-    targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels] if one_hot else labels
+    targets = np.eye(spec.info.classes, dtype=np.float32)[labels] if one_hot else labels
     per_sample = keras.losses.get(spec.compile.loss)(targets, probabilities)
     loss = float(np.mean(keras.ops.convert_to_numpy(per_sample)))
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
@@ -49,7 +50,7 @@ def on_test_set(model: keras.Model, spec: Spec, dataset: Dataset) -> TestSetResu
 
 
 def confusion_matrix(
-    true: npt.NDArray[Any], pred: npt.NDArray[Any], n: int = NUM_CLASSES
+    true: npt.NDArray[Any], pred: npt.NDArray[Any], n: int
 ) -> npt.NDArray[np.int64]:
     """Rows: true label; columns: predicted label."""
     matrix = np.zeros((n, n), dtype=np.int64)
@@ -57,7 +58,7 @@ def confusion_matrix(
     return matrix
 
 
-def per_class(matrix: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
+def per_class(matrix: npt.NDArray[np.int64], names: Sequence[str]) -> list[dict[str, Any]]:
     """Precision, recall, F1 and support of each class (0 where a class has no samples)."""
     rows = []
     for label in range(matrix.shape[0]):
@@ -68,6 +69,13 @@ def per_class(matrix: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         rows.append(
-            {"label": label, "precision": precision, "recall": recall, "f1": f1, "support": support}
+            {
+                "label": label,
+                "class": names[label],
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "support": support,
+            }
         )
     return rows

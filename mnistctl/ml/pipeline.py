@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnistctl.data.mnist import NUM_CLASSES
-
 if TYPE_CHECKING:
     import tensorflow as tf
 
@@ -37,9 +35,17 @@ def split(
     train_samples: int | None,
     validation_split: float,
     seed: int,
+    by_class: bool = False,
 ) -> Split:
-    """The first ``train_samples``, shuffled with ``seed``, the last part held out."""
-    if train_samples is not None:
+    """The first ``train_samples``, shuffled with ``seed``, the last part held out.
+
+    ``by_class``: the data is stored class by class (picture folders), so its first N would
+    be its first classes only: the N are taken in turn from each class instead (each class's
+    first picture, then each one's second, ...), in the stored order."""
+    if train_samples is not None and by_class and train_samples < len(x):
+        pick = np.sort(_in_turn(y)[:train_samples])
+        x, y = _take(x, pick), y[pick]
+    elif train_samples is not None:
         x, y = x[:train_samples], y[:train_samples]
     if validation_split <= 0:
         return Split(x, y, None, None)
@@ -48,6 +54,17 @@ def split(
     n_val = min(max(n_val, 1), len(x) - 1)
     train_idx, val_idx = np.sort(order[:-n_val]), np.sort(order[-n_val:])
     return Split(_take(x, train_idx), y[train_idx], _take(x, val_idx), y[val_idx])
+
+
+def _in_turn(y: np.ndarray) -> np.ndarray:
+    """The positions ordered by their rank within their class, then by position: each class's
+    first, then each class's second, ..."""
+    order = np.argsort(y, kind="stable")
+    rank = np.empty(len(y), np.int64)
+    counts = np.bincount(y.astype(np.int64))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[order] = np.arange(len(y)) - np.repeat(starts, counts)
+    return np.lexsort((np.arange(len(y)), rank))
 
 
 def _take(x: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -60,7 +77,7 @@ def _take(x: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out
 
 
-def _prep(input_shape: Sequence[int], one_hot: bool) -> Any:
+def _prep(input_shape: Sequence[int], one_hot: bool, classes: int) -> Any:
     import tensorflow as tf
 
     shape = [-1, *input_shape]
@@ -68,7 +85,7 @@ def _prep(input_shape: Sequence[int], one_hot: bool) -> Any:
     def prep(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         images = tf.reshape(tf.cast(images, tf.float32) * (1.0 / 255.0), shape)
         if one_hot:
-            return images, tf.one_hot(tf.cast(labels, tf.int32), NUM_CLASSES)
+            return images, tf.one_hot(tf.cast(labels, tf.int32), classes)
         return images, tf.cast(labels, tf.int32)
 
     return tf.autograph.experimental.do_not_convert(prep)
@@ -132,6 +149,7 @@ def train_dataset(
     batch_size: int,
     input_shape: Sequence[int],
     one_hot: bool,
+    classes: int,
     shuffle: bool,
     seed: int,
     first_epoch: int,
@@ -143,7 +161,7 @@ def train_dataset(
 
     n = len(x)
     images, labels = _tensor(x), tf.constant(y)
-    prep = _prep(input_shape, one_hot)
+    prep = _prep(input_shape, one_hot, classes)
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
         order = tf.range(n, dtype=tf.int32)
@@ -165,11 +183,12 @@ def eval_dataset(
     batch_size: int,
     input_shape: Sequence[int],
     one_hot: bool,
+    classes: int,
 ) -> tf.data.Dataset:
     """Fixed-order batches, for validation, evaluation and prediction."""
     import tensorflow as tf
 
     images, labels = _tensor(x), tf.constant(y)
-    prep = _prep(input_shape, one_hot)
+    prep = _prep(input_shape, one_hot, classes)
     ds = _batch_indices(len(x), batch_size, tf.range(len(x), dtype=tf.int32))
     return _finish(ds.map(_gathering(images, labels, prep)))

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from mnistctl.data.mnist import NUM_CLASSES
 from mnistctl.spec import Spec
 
 BUDGET_S = 2.5  # timed steps, all precisions together; building and tracing come on top
@@ -133,9 +132,10 @@ def _synthetic_batch(spec: Spec) -> tuple[Any, Any]:
     rng = np.random.default_rng(0)
     n = spec.train.batch_size
     x = rng.random((n, *spec.info.input_shape), dtype=np.float32)
-    labels = rng.integers(0, NUM_CLASSES, size=n)
+    classes = spec.info.classes
+    labels = rng.integers(0, classes, size=n)
     if spec.label_mode == "one_hot":
-        y = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+        y = np.eye(classes, dtype=np.float32)[labels]
     else:
         y = labels.astype(np.int32)
     return tf.constant(x), tf.constant(y)

@@ -142,6 +142,7 @@ def _datasets(job: Job) -> tuple[Any, Any, int, int]:
         train_samples=spec.data.train_samples,
         validation_split=spec.data.validation_split,
         seed=spec.train.seed,
+        by_class=job.dataset.by_class,
     )
     batch_size, one_hot = spec.train.batch_size, spec.label_mode == "one_hot"
     train_ds = pipeline.train_dataset(
@@ -150,6 +151,7 @@ def _datasets(job: Job) -> tuple[Any, Any, int, int]:
         batch_size=batch_size,
         input_shape=spec.info.input_shape,
         one_hot=one_hot,
+        classes=spec.info.classes,
         shuffle=spec.train.shuffle,
         seed=spec.train.seed,
         first_epoch=job.first_epoch,
@@ -163,6 +165,7 @@ def _datasets(job: Job) -> tuple[Any, Any, int, int]:
             batch_size=max(batch_size, 256),
             input_shape=spec.info.input_shape,
             one_hot=one_hot,
+            classes=spec.info.classes,
         )
     return train_ds, val_ds, pipeline.steps(len(parts.x_train), batch_size), len(parts.x_train)
 

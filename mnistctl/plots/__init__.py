@@ -6,18 +6,26 @@ and returns the path of the PNG it wrote; its ``build_*_figure`` twin returns th
 ``matplotlib.figure.Figure`` without saving it (what the tests look at). Figures are built on
 an Agg canvas: no pyplot, no GUI backend, no global figure registry.
 
-This package imports matplotlib at the top: nothing on the light path (``--help``,
-``validate``, ``summary``, the terminal renderers) may import it at module level.
+Each picture's module imports matplotlib at the top (nothing on the light path: ``--help``,
+``validate``, ``summary``, the terminal renderers, may import one at module level); this
+package's names load their module when first used, so that ``preview.py`` (Pillow only, for
+``mnistctl data``) does not pull matplotlib in.
 
 Every PNG is written atomically: rendered into a temporary file in the target directory, then
 ``os.replace``-d into place, so a failure never leaves a half-written plot behind.
 """
 
-from mnistctl.plots.compare import build_compare_figure, plot_compare
-from mnistctl.plots.confusion import build_confusion_matrix_figure, plot_confusion_matrix
-from mnistctl.plots.curves import build_learning_curves_figure, plot_learning_curves
-from mnistctl.plots.digits import build_misclassified_figure, plot_misclassified
-from mnistctl.plots.graph_draw import build_model_graph_figure, plot_model_graph
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mnistctl.plots.compare import build_compare_figure, plot_compare
+    from mnistctl.plots.confusion import build_confusion_matrix_figure, plot_confusion_matrix
+    from mnistctl.plots.curves import build_learning_curves_figure, plot_learning_curves
+    from mnistctl.plots.digits import build_misclassified_figure, plot_misclassified
+    from mnistctl.plots.graph_draw import build_model_graph_figure, plot_model_graph
 
 __all__ = [
     "build_compare_figure",
@@ -31,3 +39,22 @@ __all__ = [
     "plot_misclassified",
     "plot_model_graph",
 ]
+
+_MODULES = {
+    "build_compare_figure": "compare",
+    "plot_compare": "compare",
+    "build_confusion_matrix_figure": "confusion",
+    "plot_confusion_matrix": "confusion",
+    "build_learning_curves_figure": "curves",
+    "plot_learning_curves": "curves",
+    "build_misclassified_figure": "digits",
+    "plot_misclassified": "digits",
+    "build_model_graph_figure": "graph_draw",
+    "plot_model_graph": "graph_draw",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)

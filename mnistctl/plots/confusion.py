@@ -25,6 +25,7 @@ from mnistctl.plots.common import (
 
 MAX_LABEL = 24  # characters of a class name on the axes
 MAX_ANNOTATED = 30  # classes; beyond this the cells are too small for their counts
+MAX_TICKS = 60  # class names along each axis, at most
 ZERO_COLOUR = "#c8c8c8"
 
 
@@ -166,19 +167,21 @@ def _annotate_cells(ax: Any, c: _Colouring) -> None:
 
 def _style_axes(ax: Any, names: Sequence[str]) -> None:
     n = len(names)
-    shown = [ellipsize(name, MAX_LABEL) for name in names]
-    ax.set_xticks(range(n), shown, fontsize=10)
+    step = -(-n // MAX_TICKS)  # many classes: every step-th named
+    at = list(range(0, n, step))
+    shown = [ellipsize(names[i], MAX_LABEL) for i in at]
+    ax.set_xticks(at, shown, fontsize=10)
     if max(len(name) for name in shown) > 12:  # long names would run into each other
         ax.tick_params(axis="x", labelrotation=45)
         for tick in ax.get_xticklabels():
             tick.set(ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(n), shown, fontsize=10)
+    ax.set_yticks(at, shown, fontsize=10)
     ax.set_xlabel("predicted class", fontsize=11)
     ax.set_ylabel("true class", fontsize=11)
     ax.tick_params(length=0)
     ax.set_xticks(np.arange(-0.5, n, 1.0), minor=True)
     ax.set_yticks(np.arange(-0.5, n, 1.0), minor=True)
-    ax.grid(which="minor", color="white", linewidth=1.0)
+    ax.grid(which="minor", color="white", linewidth=1.0 if n <= MAX_TICKS else 0.0)
     ax.tick_params(which="minor", length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)

@@ -25,22 +25,25 @@ from mnistctl.plots.common import (
 )
 
 MAX_LABEL = 14  # characters of a class name in a caption
+ONE_LINE = 24  # characters of a caption on one line (more: two lines)
 HEADING_SIZE = 12.0
 # fixed layout in inches (much faster than constrained layout for dozens of axes)
 CELL_W, IMG, CAPTION_H, PAD, TOP = 1.75, 1.42, 0.3, 0.12, 0.5
 
 
 def as_digit_images(images: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """``images`` as float (N, 28, 28); also accepted: (N, 28, 28, 1) and (N, 784)."""
+    """``images`` as float (N, H, W) grey or (N, H, W, 3) RGB; also accepted: (N, H, W, 1)
+    and flat square grey pictures (N, side * side), such as MNIST's (N, 784)."""
     arr = np.asarray(images)
     if arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    if arr.ndim == 2 and arr.shape[1] == 28 * 28:
-        arr = arr.reshape(-1, 28, 28)
+    if arr.ndim == 2 and arr.shape[1] and math.isqrt(arr.shape[1]) ** 2 == arr.shape[1]:
+        side = math.isqrt(arr.shape[1])
+        arr = arr.reshape(-1, side, side)
     if arr.ndim == 1 and arr.size == 0:
         arr = arr.reshape(0, 28, 28)
-    if arr.ndim != 3:
-        raise ValueError(f"expected images of shape (N, 28, 28), got {arr.shape}")
+    if arr.ndim != 3 and not (arr.ndim == 4 and arr.shape[-1] == 3):
+        raise ValueError(f"expected images of shape (N, H, W) or (N, H, W, 3), got {arr.shape}")
     return arr.astype(np.float64)
 
 
@@ -62,6 +65,8 @@ def caption(true: int, pred: int, confidence: float | None, names: Sequence[str]
     )
     if confidence is not None and math.isfinite(confidence):
         text += f" ({confidence:.0%})"
+    if len(text) > ONE_LINE:  # longer class names: two lines, so captions never overlap
+        text = text.replace(" → pred ", "\n→ pred ", 1)
     return text
 
 
@@ -73,20 +78,22 @@ class _Grid:
     ncols: int
     width: float
     height: float
+    caption_h: float = CAPTION_H
 
     @classmethod
-    def of(cls, n: int, heading: str) -> _Grid:
+    def of(cls, n: int, heading: str, lines: int = 1) -> _Grid:
         ncols = min(n, 6)
         nrows = math.ceil(n / ncols)
         heading_w = text_width_in(heading, FontProperties(size=HEADING_SIZE))
         width = max(ncols * CELL_W, heading_w) + 2 * PAD
-        return cls(n, ncols, width, nrows * (IMG + CAPTION_H + PAD) + TOP)
+        caption_h = CAPTION_H * (1 + 0.6 * (lines - 1))
+        return cls(n, ncols, width, nrows * (IMG + caption_h + PAD) + TOP, caption_h)
 
     def rect(self, k: int) -> tuple[float, float, float, float]:
         """Image ``k``'s axes as (left, bottom, width, height) in figure fractions."""
         row, col = divmod(k, self.ncols)
         left = (self.width - self.ncols * CELL_W) / 2 + col * CELL_W + (CELL_W - IMG) / 2
-        bottom = self.height - TOP - row * (IMG + CAPTION_H + PAD) - CAPTION_H - IMG
+        bottom = self.height - TOP - row * (IMG + self.caption_h + PAD) - self.caption_h - IMG
         return left / self.width, bottom / self.height, IMG / self.width, IMG / self.height
 
 
@@ -148,11 +155,14 @@ def plot_misclassified(
 def _draw_grid(imgs: npt.NDArray[np.float64], captions: Sequence[str], heading: str) -> Figure:
     imgs = np.where(np.isfinite(imgs), imgs, 0.0)
     vmax = 1.0 if float(imgs.max()) <= 1.0 else 255.0  # 0..1 floats or 0..255 values
-    grid = _Grid.of(len(captions), heading)
+    grid = _Grid.of(len(captions), heading, max((c.count("\n") + 1 for c in captions), default=1))
     fig = new_figure(grid.width, grid.height, constrained=False)
     for k, text in enumerate(captions):
         ax = fig.add_axes(grid.rect(k))
-        ax.imshow(imgs[k], cmap="gray_r", vmin=0.0, vmax=vmax, interpolation="nearest")
+        if imgs.ndim == 4:  # RGB: as it is
+            ax.imshow(np.clip(imgs[k] / vmax, 0.0, 1.0), interpolation="nearest")
+        else:
+            ax.imshow(imgs[k], cmap="gray_r", vmin=0.0, vmax=vmax, interpolation="nearest")
         ax.set_title(text, fontsize=9, color=TEXT, pad=4)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
 from importlib import resources
@@ -92,7 +92,10 @@ def create_app(
     page = (resources.files(__package__) / "static" / "index.html").read_bytes()
     info = model.info.to_json()
     preparers = Preparers(
-        prepare_workers or default_workers(), max_pixels=limits.pixels, source=SOURCE
+        prepare_workers or default_workers(),
+        max_pixels=limits.pixels,
+        source=SOURCE,
+        target=model.info.target,
     )
     batcher = Batcher(model, max_batch=max_batch, wait_s=wait_s)
     app = FastAPI(
@@ -106,7 +109,7 @@ def create_app(
     app.add_middleware(_Answers)
     app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
     _add_pages(app, page, info)
-    _add_predict(app, limits, preparers, batcher)
+    _add_predict(app, limits, preparers, batcher, model.info.class_names)
     _add_error_answers(app)
     return app
 
@@ -146,7 +149,13 @@ def _add_pages(app: FastAPI, page: bytes, info: Mapping[str, Any]) -> None:
         return _json(info)
 
 
-def _add_predict(app: FastAPI, limits: Limits, preparers: Preparers, batcher: Batcher) -> None:
+def _add_predict(
+    app: FastAPI,
+    limits: Limits,
+    preparers: Preparers,
+    batcher: Batcher,
+    classes: Sequence[str],
+) -> None:
     """``POST /api/predict``: the body within ``limits``, prepared by a worker, answered by
     the batcher."""
 
@@ -176,7 +185,12 @@ def _add_predict(app: FastAPI, limits: Limits, preparers: Preparers, batcher: Ba
         row = await asyncio.wrap_future(future)
         # finite numbers go straight to JSON; a diverged model's NaN becomes null (jsondata)
         probabilities = row.tolist() if np.isfinite(row).all() else jsondata.plain(row)
-        answer: dict[str, Any] = {"label": int(np.argmax(row)), "probabilities": probabilities}
+        label = int(np.argmax(row))
+        answer: dict[str, Any] = {
+            "label": label,
+            "class": classes[label] if label < len(classes) else str(label),
+            "probabilities": probabilities,
+        }
         if digit:
             answer["digit"] = x.tolist()  # the preparation's output: always in 0..1
         return Response(_dumps(answer), media_type="application/json")

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl import jsondata
-from mnistctl.data.mnist import class_names
+from mnistctl.data.inputs import MNIST_TARGET, Target
 from mnistctl.serve.batcher import MAX_BATCH
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class ServeInfo:
     input_shape: tuple[int, ...]
     class_names: tuple[str, ...]
     checkpoint: Checkpoint
+    target: Target = MNIST_TARGET  # what a picture is made into: the Input's, data.prepare's
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsondata.plain(
@@ -54,6 +55,7 @@ class ServeInfo:
                 "total_params": self.total_params,
                 "input_shape": list(self.input_shape),
                 "class_names": list(self.class_names),
+                "prepare": self.target.mode,
                 "checkpoint": self.checkpoint.to_json(),
             }
         )
@@ -62,7 +64,7 @@ class ServeInfo:
 
 @dataclass(frozen=True)
 class ServedModel:
-    """``model(digits)``: (n, 28, 28) float32 digits in 0..1 -> (n, classes) probabilities, in
+    """``model(inputs)``: (n, *target dims) float32 pictures in 0..1 -> (n, classes), in
     one call of the compiled function."""
 
     info: ServeInfo
@@ -93,16 +95,18 @@ def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
         batch = np.ascontiguousarray(digits, dtype=np.float32).reshape((len(digits), *shape))
         return np.asarray(graph(batch), dtype=np.float64)
 
+    target = opened.spec.target
     for n in (1, warm_batch):  # trace once, and let the kernels settle at both sizes
-        infer(np.zeros((n, 28, 28), np.float32))
+        infer(np.zeros((n, *target.dims), np.float32))
     info = ServeInfo(
         name=opened.spec.name,
         run_dir=opened.run_dir,
         test_accuracy=served_test_accuracy(opened),
         total_params=int(model.count_params()),
         input_shape=shape,
-        class_names=class_names(opened.spec.data.dataset),
+        class_names=opened.spec.class_names,
         checkpoint=opened.checkpoint,
+        target=target,
     )
     return ServedModel(info, infer)
 

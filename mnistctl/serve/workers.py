@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from mnistctl.data.inputs import MNIST_TARGET, Target
 from mnistctl.procs import usable_cpus
 from mnistctl.procs.timed import (
     START_TIMEOUT_S,
@@ -26,7 +27,7 @@ from mnistctl.procs.timed import (
     TimedPool,
     WorkerLost,
 )
-from mnistctl.serve.worker import DIGIT_DTYPE, DIGIT_SHAPE, preparation
+from mnistctl.serve.worker import DIGIT_DTYPE, preparation
 
 __all__ = [
     "NoWorker",
@@ -53,15 +54,22 @@ class Preparers(TimedPool):
     ``await prepare(body, seconds)`` in that loop, and ``close()``."""
 
     def __init__(
-        self, count: int, *, max_pixels: int, source: str, timeout: float = START_TIMEOUT_S
+        self,
+        count: int,
+        *,
+        max_pixels: int,
+        source: str,
+        timeout: float = START_TIMEOUT_S,
+        target: Target = MNIST_TARGET,
     ) -> None:
-        super().__init__(preparation, (max_pixels, source), count=count, timeout=timeout)
+        super().__init__(preparation, (max_pixels, source, target), count=count, timeout=timeout)
+        self._dims = target.dims
 
     async def prepare(self, body: bytes, timeout: float) -> npt.NDArray[np.float32]:
-        """The prepared (28, 28) input, or the ``UserError`` that refuses the picture.
+        """The prepared input (the target's dims), or the ``UserError`` that refuses it.
 
         ``PrepareTimeout`` past ``timeout`` seconds of preparing (the worker is killed),
         ``NoWorker`` when none became free within ``timeout`` seconds, ``WorkerLost`` when
         the worker died, ``PrepareFailed`` for a bug in the preparation."""
         raw: bytes = await self.run(body, timeout)
-        return np.frombuffer(raw, DIGIT_DTYPE).reshape(DIGIT_SHAPE)
+        return np.frombuffer(raw, DIGIT_DTYPE).reshape(self._dims)

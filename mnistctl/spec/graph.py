@@ -1,7 +1,7 @@
 """Graph and shape checks of a resolved spec, in pure Python.
 
 Walks the layers in order: names, edges, then each layer's output shape and parameter counts by
-the rules in ``layers/``; then whether the model fits the data (28x28 images, 10 classes) and
+the rules in ``layers/``; then whether the model fits the data (``fit.py``) and
 the loss. Every problem is returned, each pointing at the layer or argument at fault.
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mnistctl.data.mnist import INPUT_SHAPES, NUM_CLASSES
 from mnistctl.errors import Location, PathPart, UserError
-from mnistctl.formatting import format_shape
+from mnistctl.spec.fit import MNIST_FIT, DataFit, check_fit
 from mnistctl.spec.layers import LAYER_TYPES, ShapeError
 from mnistctl.spec.model import LayerInfo, LayerSpec, ModelInfo, Shape
 from mnistctl.spec.wording import did_you_mean
@@ -28,9 +27,14 @@ def _layer_path(layer: LayerSpec, *rest: PathPart) -> tuple[PathPart, ...]:
 
 
 def analyze(
-    layers: Sequence[LayerSpec], outputs: Sequence[str], loss: str, where: Where
+    layers: Sequence[LayerSpec],
+    outputs: Sequence[str],
+    loss: str,
+    where: Where,
+    fit: DataFit = MNIST_FIT,
 ) -> tuple[ModelInfo | None, list[UserError]]:
-    """Every graph, shape and fit problem of a model; its ModelInfo when there is none."""
+    """Every graph, shape and fit problem of a model; its ModelInfo when there is none.
+    ``fit``: what the spec says of its data (MNIST's by default)."""
     errors: list[UserError] = []
 
     def err(path: tuple[PathPart, ...], message: str, *, key: bool = False, **kw: Any) -> None:
@@ -45,7 +49,7 @@ def analyze(
         return None, errors
     info = ModelInfo(tuple(infos), tuple(outputs))
     _check_connected(layers, outputs, err)
-    _check_fit(layers, outputs, loss, info, err)
+    check_fit(layers, outputs, loss, info, fit, err)
     if info.total > MAX_PARAMS:
         err(
             ("model",),
@@ -193,44 +197,4 @@ def _check_connected(layers: Sequence[LayerSpec], outputs: Sequence[str], err: R
                 expected="every layer on a path from the Input to the output",
                 received="a dead end",
                 hint="use it in a later layer's 'inputs:', or remove it",
-            )
-
-
-def _check_fit(
-    layers: Sequence[LayerSpec], outputs: Sequence[str], loss: str, info: ModelInfo, err: Report
-) -> None:
-    """MNIST: 28x28 images, 10 classes; the output must suit the loss."""
-    by_name = {layer.name: layer for layer in info.layers}
-    first = layers[0]
-    shape = by_name[first.name].output_shape
-    if first.type == "Input" and shape not in INPUT_SHAPES:
-        err(
-            _layer_path(first, "shape"),
-            "the Input does not fit 28x28 images",
-            expected="shape [784], [28, 28] or [28, 28, 1]",
-            received=str(list(shape)),
-        )
-    out_spec = next(layer for layer in layers if layer.name == outputs[0])
-    out = by_name[out_spec.name].output_shape
-    if out != (NUM_CLASSES,):
-        # a vector of the wrong size from a Dense: its units are at fault (and a --set of them)
-        units = len(out) == 1 and out_spec.type == "Dense" and "units" in out_spec.args
-        err(
-            _layer_path(out_spec, "units") if units else _layer_path(out_spec),
-            f"the output layer {out_spec.name!r} does not fit {NUM_CLASSES} classes",
-            expected=f"an output shaped (None, {NUM_CLASSES}), e.g. Dense with units: 10",
-            received=format_shape(out, batch=True),
-            hint="add Flatten before the last Dense" if len(out) > 1 else None,
-        )
-    if "crossentropy" in loss:
-        activation = out_spec.args.get("activation")
-        if activation != "softmax":
-            err(
-                _layer_path(out_spec, "activation")
-                if "activation" in out_spec.args
-                else _layer_path(out_spec),
-                f"{loss} needs probabilities from the output layer",
-                expected="activation: softmax on the output layer",
-                received=f"activation {activation or 'none (linear)'}",
-                hint="add 'activation: softmax' to the last layer",
             )

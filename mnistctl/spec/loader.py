@@ -11,10 +11,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mnistctl.data.mnist import class_names
 from mnistctl.errors import Location, PathPart, UserError, UserErrors
 from mnistctl.spec import sections
+from mnistctl.spec.datafit import check_data as data_errors
+from mnistctl.spec.fit import data_fit, picture_shape
 from mnistctl.spec.graph import analyze
 from mnistctl.spec.model import LayerSpec, ModelInfo
 from mnistctl.spec.overrides import Placed, apply_overrides, override_label
@@ -24,6 +27,9 @@ from mnistctl.spec.search_checks import check_search
 from mnistctl.spec.sections import CompileSection, DataSection, TrainSection
 from mnistctl.spec.training_checks import Locate, check_training
 from mnistctl.spec.yamlload import Document, load_file
+
+if TYPE_CHECKING:
+    from mnistctl.data.inputs import Target
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,24 @@ class Spec:
         return p if p.is_absolute() else Path(self.file).parent / p
 
     @property
+    def class_names(self) -> tuple[str, ...]:
+        """The names of the classes in label order: ``data.classes`` (a run records the
+        classes it was trained on there), else the named data set's (MNIST's digits)."""
+        if self.data.classes is not None:
+            return self.data.classes
+        return class_names(self.data.dataset, self.info.classes)
+
+    @property
+    def target(self) -> Target:
+        """What a picture is made into for this model: its Input's height, width and channels,
+        and ``data.prepare`` (a run records it; MNIST's digit preparation when unset)."""
+        from mnistctl.data.inputs import Target
+        from mnistctl.data.pictures.prepare import PictureShape
+
+        picture = picture_shape(self.info.input_shape) or (28, 28, 1)
+        return Target(PictureShape(*picture), self.data.prepare or "mnist_style")
+
+    @property
     def label_mode(self) -> str:
         return self.compile.label_mode
 
@@ -86,26 +110,37 @@ def _where(
 # --- the whole check -------------------------------------------------------------------------
 
 
-def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> Spec:
+def load_spec(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    check_data: bool = False,
+    data: Path | None = None,
+) -> Spec:
     """Every check short of TensorFlow; raises UserErrors listing every problem found.
+
+    ``check_data``: also whether the model fits local data (``data``: --data, else the spec's
+    ``data.path``), counted from its files (``datafit.py``): validate, train and tune do.
 
     A ``search:`` section (``mnistctl tune``) is checked too: every value its distributions can
     take must leave a valid spec (``search_checks.py``)."""
     path = Path(path)
     try:
         doc = load_file(path)
-        data = copy.deepcopy(doc.data)
-        placed = apply_overrides(data, overrides)
+        raw = copy.deepcopy(doc.data)
+        placed = apply_overrides(raw, overrides)
     except UserError as err:
         raise UserErrors([err], None) from None
 
     def locate(p: tuple[PathPart, ...], key: bool = False) -> Location:
         return _where(doc, placed, p, key=key)
 
-    spec, errors = resolve(data, locate, path)
+    spec, errors = resolve(raw, locate, path)
     search = None
-    if spec is not None and isinstance(data.get("search"), dict):
-        search, errors = check_search(data, spec, locate, lambda d, loc: resolve(d, loc, path)[1])
+    if spec is not None and isinstance(raw.get("search"), dict):
+        search, errors = check_search(raw, spec, locate, lambda d, loc: resolve(d, loc, path)[1])
+    if spec is not None and not errors and check_data:
+        errors = data_errors(spec.data, spec.data_path(data), spec.layers, spec.info, locate)
     if errors or spec is None:
         raise UserErrors(_sorted(errors), doc.source)
     return dataclasses.replace(spec, overrides=tuple(overrides), search=search)
@@ -122,8 +157,8 @@ def resolve(
         return None, errors
     layers, outputs = _resolve_layers(data["model"])
     compile_ = sections.from_dict(CompileSection, data.get("compile", {}))
-    info, errors = analyze(layers, outputs, compile_.loss, locate)
     data_ = sections.from_dict(DataSection, data.get("data", {}))
+    info, errors = analyze(layers, outputs, compile_.loss, locate, data_fit(data_))
     train = sections.from_dict(TrainSection, data.get("train", {}))
     errors += check_training(compile_, train, data_, locate)
     if errors or info is None:

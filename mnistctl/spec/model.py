@@ -60,6 +60,12 @@ class ModelInfo:
         return self.layers[0].output_shape
 
     @property
+    def classes(self) -> int:
+        """The number of classes the model tells apart: its output's last axis."""
+        out = next(layer for layer in self.layers if layer.name == self.outputs[0])
+        return out.output_shape[-1]
+
+    @property
     def trainable(self) -> int:
         return sum(layer.trainable for layer in self.layers)
 

@@ -74,5 +74,5 @@ def plan_for(spec: Spec) -> TrainingPlan | None:
     built-in data sets, a local file's header); None otherwise."""
     from mnistctl.data.sizes import train_size
 
-    images = train_size(spec.data.dataset, spec.data_path())
+    images = train_size(spec.data.dataset, spec.data_path(), spec.data.test_split)
     return training_plan(spec, images) if images else None

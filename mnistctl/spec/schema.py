@@ -13,7 +13,14 @@ from typing import Any
 from mnistctl.spec.args import Arg
 from mnistctl.spec.layers import LAYER_TYPES, LayerType
 from mnistctl.spec.objects import FAMILIES, Family
-from mnistctl.spec.options import DATASETS, LOSSES, METRICS, OPTIMIZERS, PRECISIONS
+from mnistctl.spec.options import (
+    DATASETS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    PRECISIONS,
+    PREPARE_MODES,
+)
 from mnistctl.spec.search import search_schema
 from mnistctl.spec.sections import default
 
@@ -124,7 +131,33 @@ def _data_schema() -> dict[str, Any]:
             "path": {
                 "type": ["string", "null"],
                 "minLength": 1,
-                "description": "a local .npz or folder of IDX files",
+                "description": (
+                    "local data, relative to this file: a folder of class folders (train/<class>/,"
+                    " test/<class>/), a CSV (image, label[, split]), a .npz or a folder of IDX"
+                    " files; for kmnist and emnist_*, the folder of their official files"
+                ),
+            },
+            "classes": {
+                "type": ["array", "null"],
+                "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                "minItems": 2,
+                "maxItems": 1000,
+                "uniqueItems": True,
+                "description": "class names in label order (default: from the data)",
+            },
+            "test_split": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "exclusiveMaximum": 1,
+                "description": "test fraction held out (seeded) when the data has no test part",
+            },
+            "prepare": {
+                "enum": [*PREPARE_MODES, None],
+                "description": (
+                    "how a picture becomes the Input's array: resize (aspect kept) or"
+                    " mnist_style (ink cropped, centred, white on black); default: mnist_style"
+                    " for the MNIST family's arrays, resize for folders and CSVs"
+                ),
             },
             "train_samples": {
                 "type": ["integer", "null"],

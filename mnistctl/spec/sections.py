@@ -21,6 +21,9 @@ class DataSection:
     path: str | None = None  # a local .npz or IDX folder, relative to the spec file
     train_samples: int | None = None  # use only the first N training samples
     validation_split: float = 0.1
+    classes: tuple[str, ...] | None = None  # class names in label order (default: from the data)
+    test_split: float | None = None  # held-out test fraction, for data without a test part
+    prepare: str | None = None  # resize | mnist_style (None: by the source; a run records it)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnistctl.data.datasets import load_dataset
+from mnistctl.commands.datasource import load_spec_data
 from mnistctl.errors import Location, UserError
 from mnistctl.runs.atomic import write_json
 from mnistctl.runs.signals import EXIT_INTERRUPTED
@@ -111,7 +111,7 @@ class _Prepared:
 
 
 def _prepare(request: TuneRequest, *, check_data: bool) -> _Prepared:
-    spec = load_spec(request.spec, request.overrides)
+    spec = load_spec(request.spec, request.overrides, check_data=check_data, data=request.data)
     if spec.search is None:
         raise UserError(
             "the spec has no search: section, so there is nothing to tune",
@@ -130,7 +130,7 @@ def _prepare(request: TuneRequest, *, check_data: bool) -> _Prepared:
     paths = StudyPaths(request.runs_dir.resolve(), name)
     if check_data:  # the parent, before any trial: one line now, not N failed trials or a
         check_study_files(paths)  # refusal after them (its own files, written at the end)
-        load_dataset(spec.data.dataset, spec.data_path(request.data))
+        load_spec_data(spec, request.data)
     opened = open_storage(request.storage, paths.journal, workers=request.workers)
     notes += opened.take_notices()
     return _Prepared(spec, section, name, paths, total, opened, notes)

@@ -17,7 +17,14 @@ from rich.text import Text
 
 from mnistctl.ui.console import break_after, plain
 from mnistctl.ui.runs_view import short_path
-from mnistctl.ui.tables import confusion_table, metrics_table, per_class_table
+from mnistctl.ui.tables import (
+    confusion_table,
+    metrics_table,
+    most_confused_table,
+    per_class_table,
+)
+
+MAX_MATRIX = 12  # classes in a confusion matrix that fits 80 columns
 
 if TYPE_CHECKING:
     from mnistctl.commands.evaluate import EvaluateResult
@@ -90,7 +97,10 @@ def render_evaluate(result: EvaluateResult, out: Console) -> None:
         )
     )
     out.print(per_class_table(result.per_class, names))
-    out.print(confusion_table(result.confusion_matrix, names))
+    if len(names) <= MAX_MATRIX:
+        out.print(confusion_table(result.confusion_matrix, names))
+    else:
+        out.print(most_confused_table(result.confusion_matrix, names))
 
 
 def render_predict(result: PredictResult, out: Console) -> None:

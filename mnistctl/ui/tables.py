@@ -78,12 +78,32 @@ def per_class_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
         label = int(row["label"])
         shown = names[label] if names[label] != str(label) else str(label)
         table.add_row(
-            shown if shown == str(label) else f"{label} {shown}",
+            Text(shown if shown == str(label) else f"{label} {shown}"),
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f}",
             str(row["support"]),
         )
+    return table
+
+
+def most_confused_table(
+    matrix: Sequence[Sequence[int]], names: Sequence[str], top: int = 15
+) -> Table:
+    """For many classes (a full matrix would not fit a terminal): the largest errors, as
+    true -> predicted pairs with their counts (``--json`` and ``plot`` have the whole matrix)."""
+    pairs = sorted(
+        ((count, i, j) for i, row in enumerate(matrix) for j, count in enumerate(row)
+         if i != j and count),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )[:top]  # fmt: skip
+    table = Table(title="Most confused (true -> predicted)", title_justify="left")
+    for col in ("true", "predicted", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for count, i, j in pairs:
+        table.add_row(Text(f"{i} {names[i]}"), Text(f"{j} {names[j]}"), f"{count:,}")
+    if not pairs:
+        table.add_row("none", "", "")
     return table
 
 
