@@ -23,7 +23,7 @@ from mnistctl.commands.datasource import load_spec_data
 from mnistctl.commands.train_files import keep_last_epoch, publish_best, restores_best
 from mnistctl.data.datasets import Dataset
 from mnistctl.errors import Location, UserError
-from mnistctl.ml import native_log, tensorboard
+from mnistctl.ml import finetune, native_log, tensorboard
 from mnistctl.ml.evaluation import on_test_set
 from mnistctl.ml.modelfile import check_matches, load_model, save_model
 from mnistctl.ml.precision import Choice, choose
@@ -59,6 +59,7 @@ class TrainResult:
     stopped_early: dict[str, Any] | None = None  # EarlyStopping ended training before epochs
     best_checkpoint: dict[str, Any] | None = None  # best.keras: {"file", "epoch", ...}
     final_checkpoint: str = "last"  # which model the run ends with: "best" or "last"
+    init_from: dict[str, Any] | None = None  # the run whose weights it started from (finetune)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +77,7 @@ class TrainResult:
             "stopped_early": self.stopped_early,
             "best_checkpoint": self.best_checkpoint,
             "final_checkpoint": self.final_checkpoint,
+            "init_from": self.init_from,
         }
 
 
@@ -122,6 +124,9 @@ def train_loaded(
     """Train a checked spec into a new run directory under ``runs_dir``."""
     hooks = hooks or Hooks()
     tensorboard.check(spec)  # before anything is written
+    init = finetune.prepare(spec, runs_dir)  # model.init_from: that run checked, layers matched
+    if init is not None:
+        reporter.note(init.line())
     data_path = spec.data_path(data)
     dataset = load_spec_data(spec, data)
     mark("data")
@@ -138,6 +143,10 @@ def train_loaded(
         reporter.note(f"warning: {text}")
     run = layout.new_run_dir(runs_dir, hooks.folder or spec.name).resolve()
     resolved = spec.resolved_dict()
+    about = dict(hooks.about)
+    if init is not None:  # the very run (a spec path meant its latest run) and model file
+        resolved["model"]["init_from"] = init.spec_value()
+        about["init_from"] = init.to_json()
     resolved["data"]["path"] = str(Path(data_path).expanduser().resolve()) if data_path else None
     resolved["data"]["classes"] = list(dataset.classes)  # the run's classes travel with it
     resolved["data"]["prepare"] = dataset.prepare
@@ -147,13 +156,13 @@ def train_loaded(
     write_text(run / layout.SPEC, header + yaml.safe_dump(resolved, sort_keys=False))
     write_json(run / layout.SUMMARY, {**spec.info.to_json(spec.name), "training": plan.to_json()})
     record = RunRecord.create(
-        run, epochs=spec.train.epochs, files=[layout.SPEC], warnings=warnings, about=hooks.about
+        run, epochs=spec.train.epochs, files=[layout.SPEC], warnings=warnings, about=about
     )
     if hooks.started is not None:
         hooks.started(run)
     native_log.move_into(run / layout.NATIVE_LOG)
     mark("run_dir")
-    job = Job(spec, dataset, record, on_epoch=hooks.on_epoch)
+    job = Job(spec, dataset, record, on_epoch=hooks.on_epoch, init=init.apply if init else None)
     return _train(job, reporter, curves=hooks.curves)
 
 
@@ -177,8 +186,12 @@ def resume_run(
         record.verify(saved.name)
         model = load_model(saved)
         check_matches(model, spec, saved)
+    init = None if model is not None else finetune.prepare(spec, runs_dir)  # no epoch done yet
+    if init is not None:
+        reporter.note(init.line())
     native_log.move_into(run / layout.NATIVE_LOG)
     job = Job(spec, dataset, record, state.epochs_completed, model, list(state.history))
+    job.init = init.apply if init else None
     job.best, job.callback_state = state.best, dict(state.callbacks)
     return _train(job, reporter)
 
@@ -226,6 +239,7 @@ def _already_finished(run: Path, spec: Spec, record: RunRecord) -> TrainResult:
         stopped_early=record.get("stopped_early"),
         best_checkpoint=record.best_checkpoint,
         final_checkpoint=record.final_checkpoint,
+        init_from=record.get("init_from"),
         note=f"already finished ({record.epochs_completed}/{spec.train.epochs} epochs); "
         "nothing to do",
     )
@@ -410,6 +424,7 @@ def _result(
         best_checkpoint=job.record.best_checkpoint,
         final_checkpoint=job.record.final_checkpoint,
         note=job.stop_reason,
+        init_from=job.record.get("init_from"),
     )
 
 

@@ -77,6 +77,9 @@ class Job:
     # returned ends training after that epoch (``mnistctl tune``'s pruner), kept in stop_reason.
     on_epoch: Callable[[int, Mapping[str, float]], str | None] | None = None
     stop_reason: str | None = None
+    # A new model's starting weights (``model.init_from``, ml/finetune.py), given the model
+    # just built; never called for a model loaded from a checkpoint.
+    init: Callable[[keras.Model], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ def fit(job: Job, reporter: Reporter, stop: Stop, choice: Choice) -> Fitted:
     model = job.model
     if model is None:
         model = build_model(spec)
+        if job.init is not None:
+            job.init(model)
         mark("build")
         compile_model(model, spec)
         mark("compile")

@@ -66,6 +66,16 @@ _TEXT = {"type": "string"}
 _NUMBER = {"type": "number"}
 _RESULT = {"type": ["number", "null"]}  # null: not a finite number (jsondata.plain)
 _CHECKPOINT = {"type": "string", "pattern": r"^checkpoint-[1-9][0-9]*\.keras$"}
+_NAMES = {"type": "array", "items": _TEXT}
+_INIT_FROM = closed(  # runs of format 2 before fine-tuning have none: the key is optional
+    run_dir=_TEXT,
+    checkpoint={"enum": ["best", "last"]},
+    file=_TEXT,
+    epoch={"type": ["integer", "null"], "minimum": 1},
+    copied=_NAMES,
+    fresh=_NAMES,
+    fresh_reasons=map_of(_TEXT),
+)
 
 # metrics.json. Open at the top: format 1 (before owners and checksums) wrote a "pid", and a
 # run's starter and its end add facts (``create(about=...)``, ``completed(**results)``); each
@@ -95,6 +105,7 @@ RECORD_SHAPE = Shape(
             "samples_per_second": _RESULT,
             "test": map_of(_RESULT),
             "tune": {"type": "object"},  # mnistctl tune: the study and trial (tune/objective.py)
+            "init_from": _INIT_FROM,  # model.init_from: the run it started from (ml/finetune.py)
         },
     },
 )

@@ -19,6 +19,7 @@ from mnistctl.spec import sections
 from mnistctl.spec.datafit import check_data as data_errors
 from mnistctl.spec.fit import data_fit, picture_shape
 from mnistctl.spec.graph import analyze
+from mnistctl.spec.initfrom import InitFrom, init_from
 from mnistctl.spec.model import LayerSpec, ModelInfo
 from mnistctl.spec.overrides import Placed, apply_overrides, override_label
 from mnistctl.spec.schema_errors import schema_errors
@@ -48,6 +49,7 @@ class Spec:
     raw: dict[str, Any]  # the spec as written, overrides applied (for the run's spec.yaml)
     overrides: tuple[str, ...] = ()
     search: SearchSection | None = None  # what ``mnistctl tune`` searches; ``train`` ignores it
+    init_from: InitFrom | None = None  # model.init_from: the run whose weights start the model
 
     @property
     def model_info(self) -> ModelInfo:
@@ -93,6 +95,8 @@ class Spec:
         out["data"] = sections.to_dict(self.data)
         out["compile"] = sections.to_dict(self.compile)
         out["train"] = sections.to_dict(self.train)
+        if self.init_from is not None:  # absolute: the run's spec.yaml works from anywhere
+            out["model"]["init_from"] = self.init_from.to_spec()
         return out
 
 
@@ -174,6 +178,7 @@ def resolve(
         info=info,
         file=str(path),
         raw=data,
+        init_from=init_from(data["model"].get("init_from"), path, locate(("model", "init_from"))),
     )
     return spec, []
 

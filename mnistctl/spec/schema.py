@@ -194,7 +194,44 @@ def _model_schema() -> dict[str, Any]:
                 "maxItems": 1,
                 "description": "the output layer (default: the last layer)",
             },
+            "init_from": _init_from_schema(),
         },
+    }
+
+
+def _init_from_schema() -> dict[str, Any]:
+    run = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 4096,
+        "description": (
+            "a run directory, or a spec file meaning its latest run (relative to this file)"
+        ),
+    }
+    return {
+        "type": ["string", "object", "null"],
+        "description": (
+            "fine-tuning: a run whose weights start this model, copied into every layer of the "
+            "same name and weight shapes (the others start fresh); RUN or {run: RUN, "
+            "checkpoint: best|last}"
+        ),
+        "if": {"type": "object"},
+        "then": {
+            "required": ["run"],
+            "additionalProperties": False,
+            "properties": {
+                "run": run,
+                "checkpoint": {
+                    "enum": ["best", "last", None],
+                    "description": (
+                        "best (best.keras) or last (model.keras); default: the model the run "
+                        "ends with"
+                    ),
+                },
+            },
+        },
+        "else": {k: v for k, v in run.items() if k != "type"},
+        "default": None,
     }
 
 
