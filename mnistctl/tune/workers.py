@@ -206,12 +206,30 @@ def run_workers(
             poll()
             time.sleep(POLL_S)
         poll()
-    return [
+    exits = [
         WorkerExit(
             i, p.returncode, log, _last_line(log) if p.returncode != 0 else None, tuple(command)
         )
         for i, (p, log, command) in enumerate(zip(procs, logs, commands, strict=True))
     ]
+    with _sigint_held():  # the Popen objects go here, their finalizers never hit by a Ctrl-C
+        procs.clear()
+    return exits
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT held back for a moment (delivered when the block ends): a KeyboardInterrupt
+    raised inside an object's finalizer would be printed as "Exception ignored ..." with a
+    traceback instead of ending the command cleanly."""
+    held = hasattr(signal, "pthread_sigmask")
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager
