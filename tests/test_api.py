@@ -24,6 +24,7 @@ import pytest
 from helpers import ROOT, TINY_SPEC, cli, digit_png, make_npz, subprocess_env, write_spec
 
 import mnistctl
+from mnistctl.api.common import api_words
 from mnistctl.errors import UserErrors
 
 SPECS = ROOT / "specs"
@@ -431,7 +432,7 @@ def test_open_run(trained: Trained, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(mnistctl.Error) as info:
         mnistctl.open_run(trained.spec, runs_dir=trained.runs / "elsewhere")
     result = cli("evaluate", trained.spec, "--runs-dir", trained.runs / "elsewhere")
-    assert info.value.lines == cli_error_lines(result.stderr)
+    assert info.value.lines == [api_words(line) for line in cli_error_lines(result.stderr)]
 
 
 @slow

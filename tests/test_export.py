@@ -184,7 +184,7 @@ def test_the_dnn_through_the_python_api(tmp_path: Path) -> None:
         run_artifact("litert", artifact, x), keras_predict(run.run_dir / "model.keras", x),
         atol=1e-4,
     )  # fmt: skip
-    with pytest.raises(mnistctl.Error, match="check-samples"):
+    with pytest.raises(mnistctl.Error, match="check_samples"):
         run.export("onnx", check_samples=0)
 
 

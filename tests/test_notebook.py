@@ -1,9 +1,12 @@
-"""The example notebook (``examples/dnn_vs_cnn.ipynb``) runs from top to bottom, small.
+"""The example notebook (``examples/dnn_vs_cnn.ipynb``) runs from top to bottom, offline, small.
 
-It is executed with nbclient in a kernel of this Python (a kernelspec made in the temporary
-folder, so no installed kernel is used): 300 real training digits and 200 test digits, one epoch
-per model, runs in the temporary folder; every cell within a time limit. Then its outputs are
-checked against the runs it made.
+It is executed with nbclient in a fresh kernel of this Python (a kernelspec made in the
+temporary folder, so no installed kernel is used), as shipped: on the MNIST sample bundled with
+mnistctl, which its first cell names. Offline is made sure of: Keras's cache is an empty folder
+and every HTTP(S) request goes to a proxy that is not there, so a download fails at once; no
+``MNISTCTL_DATA``. Small through the environment the first cell reads: 300 of the sample's
+training digits, one epoch per model, runs in the temporary folder; every cell within a time
+limit. Then its outputs are checked against the runs it made.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT, make_npz
+from helpers import ROOT
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -58,8 +61,10 @@ def _cell(nb: Any, starts: str) -> Any:
     return cell
 
 
+NO_PROXY = "http://127.0.0.1:9"  # the discard port: nothing answers, a download fails at once
+
+
 def test_notebook_runs_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = make_npz(tmp_path / "small.npz", 300, 200)
     runs = tmp_path / "runs"
     kernel = tmp_path / "jupyter" / "kernels" / KERNEL
     kernel.mkdir(parents=True)
@@ -76,7 +81,12 @@ def test_notebook_runs_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "matplotlib"))
-    monkeypatch.setenv("MNISTCTL_DATA", str(data))
+    # offline: no cached download to find, no network to download from, no local copy given
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(proxy, NO_PROXY)
+    for name in ("no_proxy", "NO_PROXY", "MNISTCTL_DATA"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MNISTCTL_OVERRIDES", "data.train_samples=300 train.epochs=1")
     monkeypatch.setenv("MNISTCTL_RUNS_DIR", str(runs))
 
@@ -97,14 +107,21 @@ def test_notebook_runs_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         if cell.cell_type == "code":
             assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
 
-    # the settings came from the environment
+    # the first cell's settings (the bundled sample), then the environment's
     settings = _text(_cell(nb, "import os"))
-    assert f"data: {data}\n" in settings
-    assert "overrides: ['data.train_samples=300', 'train.epochs=1']" in settings
+    assert "data: mnist_sample\n" in settings
+    assert (
+        "overrides: ['data.dataset=mnist_sample', 'data.train_samples=300', 'train.epochs=1']"
+        in settings
+    )
 
-    # the summaries: the CLI's tables, parameters as in the README
-    assert "Total params: 400,906" in _text(_cell(nb, "dnn = mnistctl.load_spec"))
-    assert "Total params: 600,810" in _text(_cell(nb, "cnn.summary()"))
+    # the summaries: the CLI's tables, parameters as in the README, and the images and steps
+    # of an epoch as training had them (300 digits, 30 held out for validation)
+    plan = "Training: 3 optimizer steps per epoch (270 images, batch 128)"
+    for start, params in (("dnn = mnistctl.load_spec", "400,906"), ("cnn.summary()", "600,810")):
+        summary = _text(_cell(nb, start))
+        assert f"Total params: {params}" in summary
+        assert plan in summary, summary
     assert "('hidden_1', (None, 128), 589952)" in _text(_cell(nb, "model = cnn.build()"))
 
     # one run of each, completed, of the small settings
@@ -124,7 +141,7 @@ def test_notebook_runs_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     table = _text(_cell(nb, "results = "))
     for p in made:
         evaluation = json.loads((p / "evaluation.json").read_text())
-        assert evaluation["test_samples"] == 200
+        assert evaluation["test_samples"] == 10_000  # MNIST's test set, in the sample
         assert re.search(rf"^{p.parent.name} .* {evaluation['accuracy']:.4f} ", table, re.M), table
     assert re.search(r"^better on the test set: (dnn|cnn)$", table, re.M)
     assert "hardest digit" in _text(_cell(nb, "import numpy as np"))

@@ -4,9 +4,12 @@ TensorFlow context the CLI runs its commands in."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import json
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypeVar
@@ -52,11 +55,89 @@ def _user_errors(fn: Callable[P, R]) -> Callable[P, R]:
             check(args, kwargs)
             return fn(*args, **kwargs)
         except UserErrors as err:
-            raise err.with_traceback(None) from None
+            raise _in_api_words(err, check.name).with_traceback(None) from None
         except UserError as err:
-            raise UserErrors([err]) from None
+            raise _in_api_words(UserErrors([err]), check.name) from None
 
     return wrapper
+
+
+# --- the CLI's words, said for the API -----------------------------------------------------------
+# The commands word their errors for the command line (``--set KEY=VALUE``, ``--checkpoint
+# last``, ``mnistctl train --resume RUN``). Every API call's errors pass through
+# ``_user_errors``, so they are reworded here, once: what to type in Python instead.
+
+_OPTIONS = ("data", "runs-dir", "checkpoint", "output", "format", "check-samples")
+"""The CLI options that are arguments of the API's calls, of the same name (``-`` as ``_``)."""
+_VALUES = ("best", "last", "saved_model", "onnx", "litert")
+"""Their values that errors name (a placeholder such as ``PATH`` stays as it is)."""
+
+
+def _value(value: str | None) -> str:
+    """An option's value as a keyword argument's: ``="last"``, ``=PATH``; none: the name alone."""
+    if value is None:
+        return ""
+    return "=" + (json.dumps(value) if value in _VALUES else value)
+
+
+_CLI_WORDS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (  # 'mnistctl train --resume RUN' -> mnistctl.resume(RUN)
+        re.compile(r"'?mnistctl train --resume ([^\s']+)'?"),
+        lambda m: f"mnistctl.resume({m[1]})",
+    ),
+    (  # mnistctl train SPEC -> mnistctl.train(SPEC)
+        re.compile(r"mnistctl train ([^\s'),;]+)"),
+        lambda m: f"mnistctl.train({m[1] if m[1].isupper() else json.dumps(m[1])})",
+    ),
+    (  # --set 'KEY=VALUE' -> overrides=["KEY=VALUE"]
+        re.compile(r"--set '([^']+=[^']*)'"),
+        lambda m: f"overrides=[{json.dumps(m[1], ensure_ascii=False)}]",
+    ),
+    (  # --set KEY=VALUE -> overrides=["KEY=VALUE"] (not a "--set path", nor "--set takes")
+        re.compile(r"--set ([^\s'\"=]+=[^\s'\"]*?)(?=[),;.]?(?:\s|$))"),
+        lambda m: f"overrides=[{json.dumps(m[1], ensure_ascii=False)}]",
+    ),
+    (  # --checkpoint last -> checkpoint="last"; --data PATH -> data=PATH; --output -> output
+        re.compile(rf"--({'|'.join(_OPTIONS)})(?![\w-])(?: ({'|'.join(_VALUES)}|[A-Z]+)\b)?"),
+        lambda m: m[1].replace("-", "_") + _value(m[2]),
+    ),
+]
+
+
+_CALL_WORDS: dict[str, list[tuple[re.Pattern[str], str]]] = {
+    # load_data takes the data set by name: its own argument, not a spec's overrides
+    "mnistctl.load_data": [(re.compile(r"--set data\.dataset=(\w+)"), r'dataset="\1"')],
+}
+
+
+def api_words(text: str, call: str = "") -> str:
+    """``text`` (an error's message, expectation or hint) with the command line's words said
+    for the API: ``--set data.dataset=mnist_sample`` -> ``overrides=["data.dataset=mnist_sample"]``,
+    ``--checkpoint last`` -> ``checkpoint="last"``, ``mnistctl train --resume RUN`` ->
+    ``mnistctl.resume(RUN)``; ``call`` (``mnistctl.load_data``) may say some of them its own
+    way."""
+    for pattern, replacement in _CALL_WORDS.get(call, []):
+        text = pattern.sub(replacement, text)
+    for pattern, words in _CLI_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
+def _in_api_words(err: UserErrors, call: str) -> UserErrors:
+    """``err`` with each problem's message, expectation and hint in the API's words (its place
+    and what was received stay as they are: they name what was given)."""
+    reworded = [
+        dataclasses.replace(
+            e,
+            message=api_words(e.message, call),
+            expected=None if e.expected is None else api_words(e.expected, call),
+            hint=None if e.hint is None else api_words(e.hint, call),
+        )
+        for e in err.errors
+    ]
+    if reworded == err.errors:
+        return err
+    return UserErrors(reworded, err.source)
 
 
 def _data_path(data: PathArg | None) -> Path | None:

@@ -72,14 +72,32 @@ class Spec(spec_language.Spec):
 
             return build_model(self)
 
-    def summary(self) -> ModelSummary:
+    @_user_errors
+    def summary(self, data: PathArg | None = None) -> ModelSummary:
         """Per-layer output shapes and parameter counts, as ``mnistctl summary`` shows them:
         a rich renderable that shows itself in Jupyter (``str()`` is the text table,
-        ``to_json()`` the ``summary --json`` document). Never imports TensorFlow."""
-        from mnistctl.commands.summary import summarize
+        ``to_json()`` the ``summary --json`` document). Never imports TensorFlow.
 
-        result = summarize(self)
-        return ModelSummary(result.name, result.info, result.plan)
+        Its training plan (images and steps per epoch) counts the data ``train`` would use:
+        ``data`` (as ``train``'s), by default ``MNISTCTL_DATA``, else where the spec says."""
+        return _summary(self, data)
+
+
+def _summary(spec: Spec, data: PathArg | None) -> ModelSummary:
+    """``Spec.summary``: the plan on the data ``train(spec, data)`` reads, not on the spec's own
+    data set when ``MNISTCTL_DATA`` (or ``data``) names another (``plan_for`` knows only the
+    spec: a local copy of 5,000 digits was planned as MNIST's 54,000)."""
+    from mnistctl.commands.summary import summarize
+    from mnistctl.data.sizes import train_size
+    from mnistctl.spec.plan import training_plan
+
+    result = summarize(spec)
+    given = _data_path(data)
+    plan = result.plan
+    if given is not None:
+        images = train_size(spec.data.dataset, spec.data_path(given), spec.data.test_split)
+        plan = training_plan(spec, images) if images else None
+    return ModelSummary(result.name, result.info, plan)
 
 
 def api_spec(spec: spec_language.Spec) -> Spec:
@@ -184,13 +202,34 @@ class ModelSummary(JupyterMixin):
 
 
 @_user_errors
-def load_data(data: PathArg | None = None, dataset: str = "mnist") -> tuple[Split, Split]:
+def load_data(
+    data: spec_language.Spec | PathArg | None = None, dataset: str | None = None
+) -> tuple[Split, Split]:
     """``(x_train, y_train), (x_test, y_test)`` as ``keras.datasets.mnist.load_data()`` gives
-    them (uint8 images N x 28 x 28, labels 0-9), loaded and checked as ``train`` loads them:
-    ``data`` (a ``.npz`` or a folder of IDX files; by default ``MNISTCTL_DATA``), else
-    ``dataset`` (``mnist``, ``fashion_mnist`` or ``mnist_sample``) from Keras's cache."""
-    with _tensorflow():
-        from mnistctl.data.datasets import load_dataset
+    them (uint8 images N x 28 x 28, labels 0-9), loaded and checked as ``train`` loads them.
 
-        loaded = load_dataset(dataset, _data_path(data))
+    ``data`` is a loaded ``Spec``: the data it trains on (its ``data.dataset`` and
+    ``data.path``, overrides applied; ``MNISTCTL_DATA`` over them, as ``train``), its pictures
+    made to its Input. Or a local data set (a ``.npz``, a folder of IDX files, class folders,
+    a CSV); by default ``MNISTCTL_DATA``, else ``dataset`` by name (``mnist``, the default,
+    downloaded once through Keras; ``fashion_mnist``; ``mnist_sample``, bundled, offline).
+    ``train_samples`` and the validation split are training's: all the images are returned."""
+    if isinstance(data, spec_language.Spec):
+        if dataset is not None:
+            raise UserError(
+                "a spec names its own data set",
+                Location("dataset"),
+                expected="a spec, or a data set's name, not both",
+                received=repr(dataset),
+                hint=f'load_spec(..., overrides=["data.dataset={dataset}"]), then load_data(spec)',
+            )
+        with _tensorflow():
+            from mnistctl.commands.datasource import load_spec_data
+
+            loaded = load_spec_data(data, _data_path(None))
+    else:
+        with _tensorflow():
+            from mnistctl.data.datasets import load_dataset
+
+            loaded = load_dataset(dataset or "mnist", _data_path(data))
     return (loaded.x_train, loaded.y_train), (loaded.x_test, loaded.y_test)

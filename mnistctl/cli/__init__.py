@@ -15,6 +15,7 @@ import importlib
 from mnistctl.cli.app import app, finish, main
 
 COMMAND_MODULES = (
+    "new_command",
     "spec_commands",
     "data_command",
     "tune_command",

@@ -47,7 +47,17 @@ class Command(_FlagsTakeNoValue, TyperCommand):
 
 
 class Group(_FlagsTakeNoValue, TyperGroup):
-    """The app's class."""
+    """The app's class. When the shell asks for completions, ``completion.prepare`` first gives
+    the parameters their answers (cli/completion.py)."""
+
+    def _main_shell_completion(
+        self, ctx_args: Any, prog_name: str, complete_var: str | None = None
+    ) -> None:
+        from mnistctl.cli import completion
+
+        if completion.asked(prog_name, complete_var):
+            completion.prepare(self)
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
 
 app = typer.Typer(
@@ -55,7 +65,7 @@ app = typer.Typer(
     cls=Group,
     help="Define, train and understand Keras neural networks on MNIST from a YAML spec.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

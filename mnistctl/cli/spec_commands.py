@@ -16,6 +16,14 @@ def validate(
     specs: Annotated[list[Path], typer.Argument(help="Spec files to check.")],
     set_: SetOpt = None,
     data: DataOpt = None,
+    resolved: Annotated[
+        bool,
+        typer.Option(
+            "--resolved",
+            help="Print SPEC resolved (extends, set and edit applied): a plain spec that trains "
+            "as SPEC does; YAML, or JSON with --json.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Check specs: YAML, schema, graph, shapes and fit to the data. Never imports TensorFlow."""
@@ -23,6 +31,11 @@ def validate(
     from mnistctl.ui.console import plain, print_json, stderr_console
     from mnistctl.ui.errors import render_errors
 
+    if resolved:
+        if len(specs) != 1:
+            raise usage_error("--resolved prints one spec: give one SPEC")
+        _print_resolved(specs[0], set_ or [], data, json_)
+        return
     console = stderr_console()
     results = validate_specs(specs, set_ or [], data=data)
     for result in results:
@@ -34,6 +47,21 @@ def validate(
         guard(lambda: print_json([r.to_json() for r in results]))
     if any(r.errors is not None for r in results):
         raise typer.Exit(code=1)
+
+
+def _print_resolved(spec: Path, overrides: list[str], data: Path | None, json_: bool) -> None:
+    from mnistctl.commands.validate import resolve_spec
+    from mnistctl.ui.console import plain, print_json, stderr_console, stdout
+
+    def run() -> None:
+        resolved = resolve_spec(spec, overrides, data=data)
+        if json_:
+            print_json(resolved.to_json())
+        else:
+            stdout().write(resolved.to_yaml())
+        stderr_console().print(plain(resolved.result.message()))
+
+    guard(run, json_=json_)
 
 
 @app.command()

@@ -17,6 +17,7 @@ from mnistctl.data.mnist import class_names
 from mnistctl.errors import Location, PathPart, UserError, UserErrors
 from mnistctl.spec import sections
 from mnistctl.spec.datafit import check_data as data_errors
+from mnistctl.spec.extends import Resolved, resolve_file
 from mnistctl.spec.fit import data_fit, picture_shape
 from mnistctl.spec.graph import analyze
 from mnistctl.spec.initfrom import InitFrom, init_from
@@ -27,7 +28,6 @@ from mnistctl.spec.search import SearchSection
 from mnistctl.spec.search_checks import check_search
 from mnistctl.spec.sections import CompileSection, DataSection, TrainSection
 from mnistctl.spec.training_checks import Locate, check_training
-from mnistctl.spec.yamlload import Document, load_file
 
 if TYPE_CHECKING:
     from mnistctl.data.inputs import Target
@@ -46,7 +46,7 @@ class Spec:
     train: TrainSection
     info: ModelInfo  # shapes and parameter counts, from the graph and shape checks
     file: str
-    raw: dict[str, Any]  # the spec as written, overrides applied (for the run's spec.yaml)
+    raw: dict[str, Any]  # the spec as written, extends resolved, overrides applied
     overrides: tuple[str, ...] = ()
     search: SearchSection | None = None  # what ``mnistctl tune`` searches; ``train`` ignores it
     init_from: InitFrom | None = None  # model.init_from: the run whose weights start the model
@@ -87,6 +87,17 @@ class Spec:
     def label_mode(self) -> str:
         return self.compile.label_mode
 
+    def plain_dict(self) -> dict[str, Any]:
+        """The spec as written, its ``extends``, ``set`` and ``edit`` resolved and the overrides
+        applied, named: a plain spec that validates and trains as the file does (from the file's
+        folder: relative paths stay relative to it). ``validate --resolved`` prints it."""
+        out: dict[str, Any] = {"name": self.name}
+        order = ("description", "data", "model", "compile", "train", "search")
+        for key in sorted(self.raw, key=lambda k: order.index(k) if k in order else len(order)):
+            if key != "name":
+                out[key] = copy.deepcopy(self.raw[key])
+        return out
+
     def resolved_dict(self) -> dict[str, Any]:
         """The spec with defaults filled in: what a run records as its spec.yaml."""
         out = copy.deepcopy(self.raw)
@@ -101,14 +112,15 @@ class Spec:
 
 
 def _where(
-    doc: Document, placed: Placed, path: tuple[PathPart, ...], *, key: bool = False
+    spec: Resolved, placed: Placed, path: tuple[PathPart, ...], *, key: bool = False
 ) -> Location:
     """Where a spec path is: the --set that set it (or a mapping above it), or its place in the
-    file. The last override to set a path or one above it wins: it replaced the earlier ones."""
+    file that wrote it (a parent's, for what the spec inherits). The last override to set a
+    path or one above it wins: it replaced the earlier ones."""
     for prefix, item in reversed(placed):
         if path[: len(prefix)] == prefix:
             return Location(override_label(item), None, None, path)
-    return doc.location(path, key=key)
+    return spec.locate(path, key=key)
 
 
 # --- the whole check -------------------------------------------------------------------------
@@ -123,21 +135,24 @@ def load_spec(
 ) -> Spec:
     """Every check short of TensorFlow; raises UserErrors listing every problem found.
 
+    ``path`` may extend other specs (``extends.py``): each problem is located in the file whose
+    text is wrong.
+
     ``check_data``: also whether the model fits local data (``data``: --data, else the spec's
     ``data.path``), counted from its files (``datafit.py``): validate, train and tune do.
 
     A ``search:`` section (``mnistctl tune``) is checked too: every value its distributions can
     take must leave a valid spec (``search_checks.py``)."""
     path = Path(path)
+    written = resolve_file(path)  # extends, set and edit (extends.py)
     try:
-        doc = load_file(path)
-        raw = copy.deepcopy(doc.data)
+        raw = copy.deepcopy(written.data)
         placed = apply_overrides(raw, overrides)
     except UserError as err:
         raise UserErrors([err], None) from None
 
     def locate(p: tuple[PathPart, ...], key: bool = False) -> Location:
-        return _where(doc, placed, p, key=key)
+        return _where(written, placed, p, key=key)
 
     spec, errors = resolve(raw, locate, path)
     search = None
@@ -146,7 +161,7 @@ def load_spec(
     if spec is not None and not errors and check_data:
         errors = data_errors(spec.data, spec.data_path(data), spec.layers, spec.info, locate)
     if errors or spec is None:
-        raise UserErrors(_sorted(errors), doc.source)
+        raise UserErrors(_sorted(errors), written.source_for(errors))
     return dataclasses.replace(spec, overrides=tuple(overrides), search=search)
 
 

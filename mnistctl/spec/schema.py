@@ -1,16 +1,18 @@
 """The JSON Schema of a spec, generated from the layer and option tables.
 
-``schemas/spec.schema.json`` is this output, committed for editors and shipped in the wheel;
-a test checks the file equals ``build_schema()``.
+``schemas/spec.schema.json`` is this output (``file_schema()``), committed for editors and shipped
+in the wheel; a test checks the file equals it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from typing import Any
 
 from mnistctl.spec.args import Arg
+from mnistctl.spec.extends_schema import directive_schemas, edit_defs
 from mnistctl.spec.layers import LAYER_TYPES, LayerType
 from mnistctl.spec.objects import FAMILIES, Family
 from mnistctl.spec.options import (
@@ -307,6 +309,14 @@ def _defs() -> dict[str, Any]:
 
 @cache
 def build_schema() -> dict[str, Any]:
+    """The schema every spec is checked against (``schema_errors.py``), its ``extends``
+    resolved; ``file_schema()`` is the one editors get."""
+    sections = {
+        "data": _data_schema(),
+        "model": _model_schema(),
+        "compile": _compile_schema(),
+        "train": _train_schema(),
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -326,15 +336,29 @@ def build_schema() -> dict[str, Any]:
                 ),
             },
             "description": {"type": "string", "maxLength": 4000},
-            "data": _data_schema(),
-            "model": _model_schema(),
-            "compile": _compile_schema(),
-            "train": _train_schema(),
+            **sections,
             "search": search_schema(),
+            **directive_schemas(sections),  # extends, set, edit
         },
-        "$defs": _defs(),
+        "$defs": {**_defs(), **edit_defs()},
     }
 
 
+@cache
+def file_schema() -> dict[str, Any]:
+    """The schema of a spec file, for editors: ``build_schema()`` (what every spec is checked
+    against once its ``extends`` is resolved), where a file with ``extends:`` needs no ``model``
+    (nor ``model.layers``): its parent has them."""
+    out = copy.deepcopy(build_schema())
+    required = out.pop("required")
+    model = out["properties"]["model"]
+    out["if"] = {"required": ["extends"]}
+    out["else"] = {
+        "required": required,
+        "properties": {"model": {"required": model.pop("required")}},
+    }
+    return out
+
+
 def schema_text() -> str:
-    return json.dumps(build_schema(), indent=2) + "\n"
+    return json.dumps(file_schema(), indent=2) + "\n"
