@@ -38,18 +38,10 @@ import harness
 
 sys.path.insert(0, str(harness.REPO))
 
-CLASSES = (
-    "T-shirt_top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle_boot",
-)
+from mnistctl.data.mnist import CLASS_NAMES
+
+CLASSES = tuple(n.replace("/", "_").replace(" ", "_") for n in CLASS_NAMES["fashion_mnist"])
+"""Fashion-MNIST's class names as folder names (T-shirt_top, ..., Ankle_boot)."""
 DONE = ".complete"  # written last: the folder holds every picture
 
 HWM = """

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.arrays import aligned_empty
-from mnistctl.data.files import exc_text, open_data_file
+from mnistctl.data.files import read_small_text
 from mnistctl.data.idx import data_folder, find_idx_files, read_idx
 from mnistctl.data.mnist import CLASS_NAMES, FAMILY_HINTS
 from mnistctl.errors import Location, UserError
@@ -43,7 +43,6 @@ EMNIST_SPLITS = {
 """The data set names of the EMNIST splits read, and each one's name in EMNIST's files."""
 
 _FIRST_LABEL = {"letters": 1}  # the split's labels start here (0 for the others)
-_MAX_MAPPING_BYTES = 1 << 16
 
 Arrays = dict[str, npt.NDArray[Any]]
 
@@ -154,20 +153,10 @@ def read_mapping(path: Path, shown: str, first: int) -> tuple[str, ...]:
     """The class names an EMNIST mapping file gives (``label code [code ...]`` a line: the
     first code's character), in label order from ``first``."""
     loc = Location(file=shown)
-    f, _ = open_data_file(path, loc, "mapping file", "EMNIST's emnist-<split>-mapping.txt")
-    try:
-        with f:
-            raw = f.read(_MAX_MAPPING_BYTES + 1)
-        text = raw.decode("ascii")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError("cannot read the mapping file", location=loc, received=exc_text(e)) from e
-    if len(raw) > _MAX_MAPPING_BYTES:
-        raise UserError(
-            "the mapping file is too long",
-            location=loc,
-            expected=f"at most {_MAX_MAPPING_BYTES} bytes (EMNIST's are a line per class)",
-            received="more",
-        )
+    text = read_small_text(
+        path, loc, "mapping file", "EMNIST's emnist-<split>-mapping.txt",
+        encoding="ascii", about="EMNIST's are a line per class",
+    )  # fmt: skip
     names: dict[int, str] = {}
     for line, text_line in enumerate(text.splitlines(), start=1):
         if not text_line.strip():

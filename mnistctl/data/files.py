@@ -90,6 +90,33 @@ def _check_data_file(st: os.stat_result, loc: Location, what: str, expected: str
     return st.st_size
 
 
+SMALL_TEXT_BYTES = 1 << 16
+"""The most a small text file beside a data set may hold (a class map, a mapping file)."""
+
+
+def read_small_text(
+    p: Path, loc: Location, what: str, expected: str, *, encoding: str, about: str
+) -> str:
+    """The text of a small file (``what``: "class map", ...; ``expected``: what it should be;
+    ``about``: why a real one is small), decoded; one UserError for a missing, unreadable,
+    undecodable or too long file."""
+    f, _ = open_data_file(p, loc, what, expected)
+    try:
+        with f:
+            raw = f.read(SMALL_TEXT_BYTES + 1)
+        text = raw.decode(encoding)
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read the {what}", location=loc, received=exc_text(e)) from e
+    if len(raw) > SMALL_TEXT_BYTES:
+        raise UserError(
+            f"the {what} is too long",
+            location=loc,
+            expected=f"at most {SMALL_TEXT_BYTES} bytes ({about})",
+            received="more",
+        )
+    return text
+
+
 def too_large(what: str, loc: Location, received: str) -> UserError:
     return UserError(
         f"{what} is too large",

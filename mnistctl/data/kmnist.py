@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy.typing as npt
 
-from mnistctl.data.files import exc_text, open_data_file
+from mnistctl.data.files import exc_text, read_small_text
 from mnistctl.data.idx import IDX_NAMES, data_folder, find_idx_files, read_idx
 from mnistctl.data.mnist import FAMILY_HINTS, KMNIST_CLASSES, KMNIST_ROMAJI
 from mnistctl.data.npz import read_npz
@@ -42,7 +42,6 @@ KMNIST_FILES = {
 }
 KMNIST_CLASSMAP = "kmnist_classmap.csv"
 
-_MAX_CLASSMAP_BYTES = 1 << 16
 _HINT = FAMILY_HINTS["kmnist"]
 
 Arrays = dict[str, npt.NDArray[Any]]
@@ -128,20 +127,10 @@ def read_classmap(path: Path, shown: str) -> tuple[str, ...]:
     """The class names ``kmnist_classmap.csv`` gives, in label order (its ``index`` column),
     each character romanised when it is one of KMNIST's hiragana."""
     loc = Location(file=shown)
-    f, _ = open_data_file(path, loc, "class map", "a CSV file index,codepoint,char")
-    try:
-        with f:
-            raw = f.read(_MAX_CLASSMAP_BYTES + 1)
-        text = raw.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError("cannot read the class map", location=loc, received=exc_text(e)) from e
-    if len(raw) > _MAX_CLASSMAP_BYTES:
-        raise UserError(
-            "the class map is too long",
-            location=loc,
-            expected=f"at most {_MAX_CLASSMAP_BYTES} bytes (KMNIST's has ten lines)",
-            received="more",
-        )
+    text = read_small_text(
+        path, loc, "class map", "a CSV file index,codepoint,char",
+        encoding="utf-8-sig", about="KMNIST's has ten lines",
+    )  # fmt: skip
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or [c.strip() for c in rows[0]] != ["index", "codepoint", "char"]:
         raise UserError(
