@@ -2,12 +2,13 @@
 
 Importing TensorFlow, Keras and mnistctl's model code makes hundreds of thousands of objects
 that live as long as the process, and CPython's cyclic collector runs hundreds of times
-meanwhile, a few of them over everything: a real share of the import's time (README,
-"Performance"). Next to none of it is garbage, so the collector is held off while those modules
-import, and what exists then is frozen (``gc.freeze``: moved where collections never look again);
-afterwards it runs as usual over what the command itself allocates. Peak memory is unchanged.
-Only in the console script's own process (``console_process()``: not in a notebook using the
-Python API, whose objects it would freeze too), and only at its first import of TensorFlow.
+meanwhile, a few of them over everything: a real share of the import's time
+(docs/performance.md). Next to none of it is garbage, so the collector is held off while those
+modules import, and what exists then is frozen (``gc.freeze``: moved where collections never
+look again); afterwards it runs as usual over what the command itself allocates. Peak memory is
+unchanged. Only in the console script's own process (``console_process()``: not in a notebook
+using the Python API, whose objects it would freeze too), and only at its first import of
+TensorFlow.
 """
 
 from __future__ import annotations

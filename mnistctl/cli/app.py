@@ -187,7 +187,7 @@ def main() -> None:
         code in (EXIT_INTERRUPTED, 128 + 15) or "tensorflow" in sys.modules
     ):
         # Every file the command wrote is closed (written whole and renamed into place); skip
-        # the interpreter's teardown with TensorFlow loaded (seconds: README, "Performance").
+        # the interpreter's teardown with TensorFlow loaded (seconds: docs/performance.md).
         # The exit handlers still run (quick: AutoGraph's, for one, deletes its temporary
         # files), then logging's, then the streams are flushed.
         atexit._run_exitfuncs()

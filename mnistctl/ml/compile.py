@@ -26,7 +26,7 @@ def make_optimizer(spec: Spec) -> keras.optimizers.Optimizer:
 def compile_model(model: keras.Model, spec: Spec) -> None:
     """Compile, and build the optimizer's variables (Adam's moments, ...) now, eagerly: left to
     Keras, they are made inside the first training step's trace, where the same variables cost
-    several times more (README, "Performance"). The same zero-initialised variables either way,
+    several times more (docs/performance.md). The same zero-initialised variables either way,
     so training is unchanged."""
     model.compile(
         loss=spec.compile.loss, optimizer=make_optimizer(spec), metrics=list(spec.compile.metrics)

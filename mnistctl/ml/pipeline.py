@@ -5,7 +5,7 @@ scaled to [0, 1] and reshaped per batch, so memory grows by about twice the raw 
 the four-plus times of a float32 copy.
 Each epoch's order is a stateless shuffle seeded by (seed, epoch): the same on a resumed run as
 on an uninterrupted one. The tf.data functions have no Python control flow on tensors, so they
-skip AutoGraph's source conversion (time at every command's start: README, "Performance").
+skip AutoGraph's source conversion (time at every command's start: docs/performance.md).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ MIN_SPEEDUP = 1.10
 MIN_RUN_STEPS = 200
 
 # Only for the guess (measuring failed, or not worth it): below this many multiply-adds per
-# sample, bf16 on AMX was no faster than float32 (bench/precision.py, README "Performance").
+# sample, bf16 on AMX was no faster than float32 (bench/precision.py, docs/performance.md).
 MIN_MACS_FOR_BF16 = 1_000_000
 
 # The CPU flags that decide how fast reduced precision runs (oneDNN's kernels): the cache key.

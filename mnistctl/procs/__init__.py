@@ -24,7 +24,7 @@ Not ``concurrent.futures.ProcessPoolExecutor``: with every start method it impor
 caller's main script again in its workers (an unguarded script runs twice, and the pool
 breaks); a worker killed for its time limit breaks the whole executor; and each task and answer
 passes through the executor's threads, which a busy server pays for in throughput
-(``bench/serve_load.py``; README, "Under load").
+(``bench/serve_load.py``; docs/serving.md, "Under load").
 """
 
 from __future__ import annotations

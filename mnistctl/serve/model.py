@@ -119,7 +119,7 @@ def one_thread_per_call(tf: Any) -> bool:
     This serves more requests per second at every concurrency measured: the parallelism
     that pays is between requests (the server's process, its preparation workers, the
     client), and TensorFlow's own pools only spin and hand work between threads around a
-    small model's calls (``bench/serve_load.py``; README, "Under load")."""
+    small model's calls (``bench/serve_load.py``; docs/serving.md, "Under load")."""
     try:
         tf.config.threading.set_intra_op_parallelism_threads(SERVE_OP_THREADS)
         tf.config.threading.set_inter_op_parallelism_threads(SERVE_OP_THREADS)

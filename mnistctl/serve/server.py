@@ -108,8 +108,8 @@ def _is_loopback(address: str) -> bool:
 
 def fastest() -> tuple[str, str]:
     """uvicorn's HTTP parser and event loop: httptools and uvloop when they are installed
-    (they took a fifth off the server's CPU time per request at concurrency 32, README "Under
-    load"), else the pure-Python h11 and asyncio."""
+    (they took a fifth off the server's CPU time per request at concurrency 32:
+    docs/serving.md, "Under load"), else the pure-Python h11 and asyncio."""
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     return http, loop

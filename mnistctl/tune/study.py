@@ -227,7 +227,7 @@ def free_memory() -> None:
     it can over many trials in one process (``bench/tune_overhead.py`` measures it). Without a
     full garbage collection: with TensorFlow loaded it is slow and frees nothing more. What stays
     is TensorFlow's: each model trained in graph mode keeps some memory, as plain Keras and
-    TensorFlow do (README, "Tuning measured")."""
+    TensorFlow do (docs/tuning.md, "Tuning measured")."""
     import keras
 
     keras.backend.clear_session(free_memory=False)
