@@ -129,3 +129,16 @@ def test_no_tensorflow_and_the_second_look_is_cached(tmp_path: Path) -> None:
     (root / "train" / "cat" / "0.png").touch()  # a changed file is noticed
     third = subprocess.run(env_run, capture_output=True, text=True, check=True)
     assert json.loads(third.stdout) == [False, False, False]
+
+
+def test_a_spec_whose_model_does_not_fit_yet_still_shows_its_data(tmp_path: Path, cli: Any) -> None:
+    _folders(tmp_path / "pets")
+    spec = tmp_path / "pets.yaml"
+    spec.write_text(
+        "data: {path: pets}\nmodel:\n  layers:\n    - {type: Input, shape: [8, 8, 1]}\n"
+        "    - {type: Flatten}\n    - {type: Dense, units: 5, activation: softmax}\n"
+    )
+    assert cli("validate", spec).exit_code == 1  # 5 units for 2 classes: validate says so
+    result = cli("data", spec, "--json", "--no-preview")  # the data is still there to look at
+    assert result.exit_code == 0, result.stderr
+    assert [c["class"] for c in json.loads(result.stdout)["classes"]] == ["cat", "dog"]

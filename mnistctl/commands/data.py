@@ -126,7 +126,7 @@ def _load(
         from mnistctl.commands.datasource import load_spec_data  # the spec language: only here
         from mnistctl.spec import load_spec
 
-        spec = load_spec(path, check_data=True)
+        spec = load_spec(path)  # the data is looked at even when the model does not fit it yet
         _check_preview(output, spec.name, preview)
         return load_spec_data(spec, None), spec.name
     if not path.exists() and not path.is_symlink():
