@@ -8,7 +8,6 @@ import gzip
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import subprocess_env
+from test_data import expect_error
 
 from mnistctl.data import arrays, probe, sizes
 from mnistctl.data.datasets import DataOptions, load_dataset, load_npz
-from mnistctl.errors import Location, UserError
+from mnistctl.errors import Location
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,17 +29,6 @@ class Shape:  # what pictures.prepare.PictureShape gives fit_arrays
     height: int
     width: int
     channels: int
-
-
-def expect_error(fn: Callable[[], object], *fragments: str) -> UserError:
-    with pytest.raises(UserError) as info:
-        fn()
-    assert type(info.value) is UserError
-    line = info.value.one_line()
-    for fragment in fragments:
-        assert fragment in line, f"{fragment!r} not in {line!r}"
-    assert "\n" not in line
-    return info.value
 
 
 def npz(

@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import gzip
 import string
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_data import expect_error
 
 from mnistctl.data import probe, sizes
 from mnistctl.data.datasets import load_dataset
 from mnistctl.data.mnist import CLASS_NAMES, KMNIST_CLASSES, class_names, known_classes
-from mnistctl.errors import UserError
 
 KMNIST_HIRAGANA = "おきすつなはまやれを"
-
-
-def expect_error(fn: Callable[[], object], *fragments: str) -> UserError:
-    with pytest.raises(UserError) as info:
-        fn()
-    line = info.value.one_line()
-    for fragment in fragments:
-        assert fragment in line, f"{fragment!r} not in {line!r}"
-    assert "\n" not in line
-    return info.value
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
