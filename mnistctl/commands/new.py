@@ -21,7 +21,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,13 +74,7 @@ def _checkout(package: Path) -> Path | None:
 def templates_dir(package: Path = PACKAGE) -> Path | None:
     """The folder of example specs: ``mnistctl/templates`` in the wheel, else the checkout's
     ``specs/``."""
-    shipped = package / _WHEEL_TEMPLATES
-    if shipped.is_dir():
-        return shipped
-    root = _checkout(package)
-    if root is not None and (root / _CHECKOUT_TEMPLATES).is_dir():
-        return root / _CHECKOUT_TEMPLATES
-    return None
+    return _shipped(package, _WHEEL_TEMPLATES, _CHECKOUT_TEMPLATES, Path.is_dir)
 
 
 def templates(package: Path = PACKAGE) -> dict[str, Path]:
@@ -95,12 +89,19 @@ def templates(package: Path = PACKAGE) -> dict[str, Path]:
 def schema_file(package: Path = PACKAGE) -> Path | None:
     """The installed JSON Schema of a spec: ``mnistctl/spec.schema.json`` in the wheel, else the
     checkout's ``schemas/spec.schema.json``."""
-    shipped = package / _WHEEL_SCHEMA
-    if shipped.is_file():
+    return _shipped(package, _WHEEL_SCHEMA, _CHECKOUT_SCHEMA, Path.is_file)
+
+
+def _shipped(
+    package: Path, in_wheel: str, in_checkout: str, exists: Callable[[Path], bool]
+) -> Path | None:
+    """What the wheel ships at ``package/in_wheel``, else the checkout's ``in_checkout``."""
+    shipped = package / in_wheel
+    if exists(shipped):
         return shipped
     root = _checkout(package)
-    if root is not None and (root / _CHECKOUT_SCHEMA).is_file():
-        return root / _CHECKOUT_SCHEMA
+    if root is not None and exists(root / in_checkout):
+        return root / in_checkout
     return None
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.data.arrays import aligned_empty
-from mnistctl.data.files import read_small_text
+from mnistctl.data.files import numbered_names, read_small_text
 from mnistctl.data.idx import data_folder, find_idx_files, read_idx
 from mnistctl.data.mnist import CLASS_NAMES, FAMILY_HINTS
 from mnistctl.errors import Location, UserError
@@ -157,19 +157,10 @@ def read_mapping(path: Path, shown: str, first: int) -> tuple[str, ...]:
         path, loc, "mapping file", "EMNIST's emnist-<split>-mapping.txt",
         encoding="ascii", about="EMNIST's are a line per class",
     )  # fmt: skip
-    names: dict[int, str] = {}
-    for line, text_line in enumerate(text.splitlines(), start=1):
-        if not text_line.strip():
-            continue
-        label, name = _mapping_line(text_line, Location(file=shown, line=line))
-        if label in names:
-            raise UserError(
-                f"label {label} is mapped twice",
-                location=Location(file=shown, line=line),
-                expected="each label once",
-                received=f"label {label} again",
-            )
-        names[label] = name
+    lines = ((n, row) for n, row in enumerate(text.splitlines(), start=1) if row.strip())
+    names = numbered_names(
+        lines, _mapping_line, shown, key="label", twice="label {number} is mapped twice"
+    )
     want = list(range(first, first + len(names)))
     if len(names) < 2 or sorted(names) != want:
         raise UserError(

@@ -12,16 +12,22 @@ import errno
 import io
 import os
 import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from mnistctl.errors import Location, UserError
+
+T = TypeVar("T")
 
 __all__ = [
     "MAX_DATA_BYTES",
     "bytes_text",
     "exc_text",
     "kind_text",
+    "numbered_names",
     "open_data_file",
+    "read_small_text",
     "too_large",
 ]
 
@@ -115,6 +121,32 @@ def read_small_text(
             received="more",
         )
     return text
+
+
+def numbered_names(
+    rows: Iterable[tuple[int, T]],
+    parse: Callable[[T, Location], tuple[int, str]],
+    shown: str,
+    *,
+    key: str,
+    twice: str,
+) -> dict[int, str]:
+    """The names a small table file gives by number: each ``(line, row)`` parsed into
+    ``(number, name)``; a number given twice is a UserError at its line (``key``: what a
+    number is called, "label"; ``twice``: the message's "{key} {number} is mapped twice")."""
+    names: dict[int, str] = {}
+    for line, row in rows:
+        where = Location(file=shown, line=line)
+        number, name = parse(row, where)
+        if number in names:
+            raise UserError(
+                twice.format(number=number),
+                location=where,
+                expected=f"each {key} once",
+                received=f"{key} {number} again",
+            )
+        names[number] = name
+    return names
 
 
 def too_large(what: str, loc: Location, received: str) -> UserError:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy.typing as npt
 
-from mnistctl.data.files import exc_text, read_small_text
+from mnistctl.data.files import exc_text, numbered_names, read_small_text
 from mnistctl.data.idx import IDX_NAMES, data_folder, find_idx_files, read_idx
 from mnistctl.data.mnist import FAMILY_HINTS, KMNIST_CLASSES, KMNIST_ROMAJI
 from mnistctl.data.npz import read_npz
@@ -139,19 +139,10 @@ def read_classmap(path: Path, shown: str) -> tuple[str, ...]:
             expected="index,codepoint,char",
             received=",".join(rows[0]) if rows else "an empty file",
         )
-    names: dict[int, str] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        index, name = _classmap_row(row, Location(file=shown, line=line))
-        if index in names:
-            raise UserError(
-                f"class {index} is listed twice",
-                location=Location(file=shown, line=line),
-                expected="each index once",
-                received=f"index {index} again",
-            )
-        names[index] = name
+    listed = ((n, row) for n, row in enumerate(rows[1:], start=2) if row)
+    names = numbered_names(
+        listed, _classmap_row, shown, key="index", twice="class {number} is listed twice"
+    )
     if sorted(names) != list(range(len(KMNIST_CLASSES))):
         raise UserError(
             "the class map does not list KMNIST's ten classes",
