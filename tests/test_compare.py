@@ -159,6 +159,8 @@ def run_json(run: Path, **facts: Any) -> dict[str, Any]:
         "name": "tiny",
         "label": "tiny",
         "status": "completed",
+        "group": None,
+        "seed": None,
         "epochs": 3,
         "epochs_completed": 3,
         "total_params": 50890,
@@ -195,12 +197,23 @@ def test_pair_json(pair: list[Path], tmp_path: Path) -> None:
             {"path": "name", "values": ["tiny", "wide"], "differs": True},
             {"path": "model.layers.hidden.units", "values": [64, 128], "differs": True},
         ],
+        "structure": {"same": True, "layers": [TINY_LAYERS, WIDE_LAYERS], "aligned": []},
         "per_class_f1": [
             {"label": i, "name": str(i), "f1": [F1_A[i], F1_B[i]]} for i in range(10)
         ],
+        "groups": [],
+        "rule": None,
         "figure": str(tmp_path / "runs" / f"compare-{STAMP}.png"),
         "warnings": [],
     }  # fmt: skip
+
+
+TINY_LAYERS = [
+    "input_tensor: Input(shape=[784])",
+    "hidden: Dense(units=64, activation=relu)",
+    "output_tensor: Dense(units=10, activation=softmax)",
+]
+WIDE_LAYERS = [TINY_LAYERS[0], "hidden: Dense(units=128, activation=relu)", TINY_LAYERS[2]]
 
 
 def test_show_all_lists_every_value(pair: list[Path]) -> None:
@@ -454,7 +467,10 @@ def test_figure_overlays_runs(pair: list[Path]) -> None:
     lo, hi = loss.get_ylim()
     assert lo < 0.25 and 0.9 < hi < 1.1  # the finite values and a margin
     (legend,) = fig.legends
-    assert [t.get_text() for t in legend.get_texts()] == ["tiny", "wide", "train", "validation"]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "tiny", "wide", "train (dashed)", "validation (solid)"
+    ]  # fmt: skip
+    assert fig.get_suptitle() == "Learning curves: tiny vs wide"  # every figure has a title
     handles = legend.legend_handles
     assert [to_hex(h.get_color()) for h in handles[:2]] == [blue, orange]
     assert [h.get_linestyle() for h in handles[2:]] == ["--", "-"]
@@ -529,6 +545,9 @@ def test_real_run_lists_and_compares(tmp_path: Path, monkeypatch: pytest.MonkeyP
             "loss": "categorical_crossentropy",
             "error": None,
             "damaged": None,
+            "group": None,
+            "seed": None,
+            "group_summary": None,
         }
     ]  # fmt: skip
     table = cli("runs", env=ENV120).stdout.splitlines()
@@ -541,6 +560,7 @@ def test_real_run_lists_and_compares(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     rerun = run.parent / "20990101T000000Z"  # the same spec trained again (a copy)
     shutil.copytree(run, rerun)
+    (rerun / "test_predictions.npz").unlink()  # as a run from before the report had none
     variant = make_run(tmp_path / "runs", "20990102T000000Z", name="narrow", units=32)
     write_evaluation(variant, F1_B)
     result = cli("compare", run, spec, variant, "--json")  # the spec: its latest run, the copy
@@ -555,11 +575,14 @@ def test_real_run_lists_and_compares(tmp_path: Path, monkeypatch: pytest.MonkeyP
         {"path": "model.layers.hidden.units", "values": [64, 64, 32], "differs": True},
         {"path": "train.epochs", "values": [2, 2, 3], "differs": True},
     ]
-    for real in (run, rerun):  # evaluated now, and saved as `mnistctl evaluate` saves it
-        saved = read_json(real / "evaluation.json")
-        f1 = [row["f1"] for row in saved["per_class"]]
-        assert doc["runs"][[run, rerun].index(real)]["per_class_f1"] == f1
-        assert saved["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    # The run's F1 comes from its test_predictions.npz, without a model loaded; the copy that
+    # lacks the file is evaluated now and saved as `mnistctl evaluate` saves it: the same numbers.
+    assert not (run / "evaluation.json").exists()
+    saved = read_json(rerun / "evaluation.json")
+    f1 = [row["f1"] for row in saved["per_class"]]
+    assert doc["runs"][0]["per_class_f1"] == pytest.approx(f1, abs=1e-12)
+    assert doc["runs"][1]["per_class_f1"] == f1
+    assert saved["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
     assert doc["runs"][1]["test_accuracy_delta"] == 0.0
     assert doc["per_class_f1"][3]["f1"][2] == F1_B[3]
     figure = Path(doc["figure"])

@@ -229,6 +229,9 @@ def row(run: Path, **facts: Any) -> dict[str, Any]:
         "loss": "categorical_crossentropy",
         "error": None,
         "damaged": None,
+        "group": None,
+        "seed": None,
+        "group_summary": None,
     }
     out.update(facts)
     return out
@@ -366,6 +369,9 @@ def test_damaged_rows_in_json(wrecks: Path) -> None:
             "loss": None,
             "error": None,
             "damaged": "env.json is not UTF-8 text",
+            "group": None,
+            "seed": None,
+            "group_summary": None,
         }
     ]
 

@@ -12,6 +12,8 @@
     run.plot()                          # the run's pictures, as PNG paths
     run.export("onnx")                  # checked in onnxruntime; .check.max_abs_diff, .artifact
     mnistctl.open_run("specs/cnn.yaml") # a spec's latest run (or give a run directory)
+    group = mnistctl.train(spec, seeds=[0, 1, 2])  # a RunGroup: .mean(), .sd(), its runs
+    mnistctl.report([run, "runs/dnn"]) # one HTML page of runs, to hand in (no TensorFlow)
 
 Every call runs the code the CLI runs (``commands/``): no second implementation. Every
 user-facing problem is raised as one exception type, ``mnistctl.Error`` (``UserErrors``): its
@@ -24,6 +26,8 @@ and ``Spec.build`` do.
 """
 
 from mnistctl.api.common import Error, ImageInput
+from mnistctl.api.groups import RunGroup
+from mnistctl.api.reports import report
 from mnistctl.api.runs import Probabilities, Run, open_run, resume, train
 from mnistctl.api.specs import ModelSummary, Spec, load_data, load_spec
 
@@ -33,10 +37,12 @@ __all__ = [
     "ModelSummary",
     "Probabilities",
     "Run",
+    "RunGroup",
     "Spec",
     "load_data",
     "load_spec",
     "open_run",
+    "report",
     "resume",
     "train",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,7 @@ from mnistctl.spec import Spec as SpecLanguageSpec
 from mnistctl.spec import load_spec as _load_spec
 
 if TYPE_CHECKING:
+    from mnistctl.api.groups import RunGroup
     from mnistctl.commands.evaluate import EvaluateResult
     from mnistctl.commands.export import ExportResult
     from mnistctl.commands.predict import PredictResult
@@ -38,12 +40,34 @@ restores the best weights), as the CLI's ``--checkpoint``."""
 # --- training ----------------------------------------------------------------------------------
 
 
+@overload
+def train(
+    spec: SpecLanguageSpec | PathArg,
+    data: PathArg | None = None,
+    runs_dir: PathArg = "runs",
+    *,
+    seeds: None = None,
+) -> Run: ...
+@overload
+def train(
+    spec: SpecLanguageSpec | PathArg,
+    data: PathArg | None = None,
+    runs_dir: PathArg = "runs",
+    *,
+    seeds: Sequence[int],
+) -> RunGroup: ...
 @_user_errors
 def train(
-    spec: SpecLanguageSpec | PathArg, data: PathArg | None = None, runs_dir: PathArg = "runs"
-) -> Run:
+    spec: SpecLanguageSpec | PathArg,
+    data: PathArg | None = None,
+    runs_dir: PathArg = "runs",
+    *,
+    seeds: Sequence[int] | None = None,
+) -> Run | RunGroup:
     """Build, compile and fit ``spec`` (a loaded ``Spec`` or a spec file) as ``mnistctl train``
-    does, into a new run directory under ``runs_dir``; returns the ``Run``.
+    does, into a new run directory under ``runs_dir``; returns the ``Run``. With ``seeds``
+    (``[0, 1, 2]``), as ``train --seeds``: one run per seed, one after another, returned as a
+    ``RunGroup`` (a sequence of ``Run`` with ``mean()``, ``sd()`` and ``summary``).
 
     ``data``: a local data set (a ``.npz`` or a folder of IDX files), as ``--data``; by default
     ``MNISTCTL_DATA``, else where the spec says. Progress goes to stderr as in the CLI (in
@@ -51,6 +75,11 @@ def train(
     in flight, keeps the finished epochs and raises ``KeyboardInterrupt``; ``resume()``
     continues the run.
     """
+    if seeds is not None:
+        from mnistctl.api.groups import train_group
+
+        given = spec if isinstance(spec, SpecLanguageSpec) else Path(spec)
+        return train_group(given, seeds, data, Path(runs_dir))
     loaded = spec if isinstance(spec, SpecLanguageSpec) else _load_spec(Path(spec), ())
     with _tensorflow(), _keras_policy_kept():
         from mnistctl.commands.train import train_loaded

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "data_command",
     "tune_command",
     "run_commands",
+    "report_command",
     "export_command",
     "serve_command",
 )

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mnistctl.cli.app import DataOpt, JsonOpt, RunsDirOpt, SetOpt, app, guard, usage_error
+from mnistctl.cli.seeds_option import SeedsCommand, SeedsOpt
 from mnistctl.startup import heavy_imports
 
 
@@ -95,7 +96,7 @@ def schema() -> None:
     guard(lambda: stdout().write(schema_text()))
 
 
-@app.command()
+@app.command(cls=SeedsCommand)
 def train(
     spec: Annotated[Path | None, typer.Argument(help="The spec file.")] = None,
     set_: SetOpt = None,
@@ -103,8 +104,14 @@ def train(
     runs_dir: RunsDirOpt = None,
     resume: Annotated[
         Path | None,
-        typer.Option("--resume", help="Continue an interrupted or killed run.", metavar="RUN"),
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted or killed run (a run of a group from --seeds: "
+            "finish the whole group).",
+            metavar="RUN",
+        ),
     ] = None,
+    seeds: SeedsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Build, compile and fit a model; writes a run directory and shows live progress."""
@@ -112,6 +119,13 @@ def train(
         raise usage_error("give a SPEC to train, or --resume RUN to continue a run (not both)")
     if resume is not None and set_:
         raise usage_error("--set cannot change a run being resumed")
+    if resume is not None and seeds is not None:
+        raise usage_error("--seeds cannot change a run being resumed (--resume on a run of a "
+                          "group finishes the whole group)")  # fmt: skip
+    if seeds is not None:
+        from mnistctl.cli.run_commands import train_group_command
+
+        raise typer.Exit(train_group_command(spec, set_ or [], seeds, data, runs_dir, json_))
 
     def run() -> int:
         with heavy_imports():
@@ -123,6 +137,11 @@ def train(
         err = stderr_console()
         reporter = make_reporter(err, plain=json_)
         if resume is not None:
+            from mnistctl.cli.run_commands import resume_group_command
+
+            group = resume_group_command(resume, runs_dir, data, json_, reporter)
+            if group is not None:
+                return group
             result = resume_run(resume, runs_dir=runs_dir, data=data, reporter=reporter)
         else:
             assert spec is not None

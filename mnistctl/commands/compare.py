@@ -1,37 +1,42 @@
-"""``mnistctl compare RUN RUN...``: runs side by side.
+"""``mnistctl compare RUN RUN...``: runs side by side, and groups of runs (``train --seeds``).
 
-What differs in their specs (as ``--set`` paths, layers by name), their final and best metrics,
-test accuracy against the first run, per-class F1 (from each run's ``evaluation.json``; a run
+What differs in their specs (``runs/specdiff.py``: as ``--set`` paths where the models have the
+same structure, as aligned layer lists where they do not), their final and best metrics, test
+accuracy against the first run, per-class F1 (from each run's ``evaluation.json``; a run
 without one is evaluated now, and the file saved) and their learning curves overlaid in one
 PNG. Refused: fewer than two runs, one run twice, damaged runs, runs of different tasks (other
 losses). Runs trained on different data are compared, with a warning.
+
+Groups: a RUN may be a group's name (``dnn-seeds-20260101T120000Z``, as ``mnistctl runs``
+shows it: all its runs), and ``--groups`` makes each RUN stand for its whole group. When any
+compared run belongs to a group, the runs are also taken together by group (a run of no group
+is a group of one): per metric the mean and sample sd over each group's completed runs, and
+for each group after the first whether its difference to the first is larger than the seeds'
+spread (``runs/stats.py``: Welch's t-test, two-sided, alpha 0.05; a group of one run "cannot
+say"). The runs of one group must have the same spec but for ``train.seed``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mnistctl.commands.compare_f1 import per_class_f1
 from mnistctl.errors import Location, UserError
 from mnistctl.runs import layout, outputs
-from mnistctl.runs.atomic import read_json
 from mnistctl.runs.catalog import RunInfo, read_run
+from mnistctl.runs.groups import METRICS, Group, check_group, collect, find_group, group_of
 from mnistctl.runs.history import history_columns, read_history
+from mnistctl.runs.specdiff import ABSENT as ABSENT
+from mnistctl.runs.specdiff import Difference as Difference
+from mnistctl.runs.specdiff import Structure, as_compared, compare_specs
+from mnistctl.runs.specdiff import flatten as flatten
+from mnistctl.runs.specdiff import shown_value as shown_value
+from mnistctl.runs.specdiff import spec_differences as spec_differences
+from mnistctl.runs.stats import RULE, Spread, Verdict, welch
 from mnistctl.spec import Spec
-
-
-class _Absent:
-    """A spec value that one run has and another has not."""
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,32 @@ class ComparedRun:
 
 
 @dataclass(frozen=True)
-class Difference:
-    path: str  # a --set path: model.layers.hidden_1.units
-    values: tuple[Any, ...]  # one per run; ABSENT where a run's spec has no such value
-    differs: bool
+class ComparedGroup:
+    """The compared runs of one group (or one run of no group): their spread per metric and,
+    for every group after the first, the verdict against the first."""
+
+    name: str | None  # the group's name; None for a run of no group
+    label: str  # in tables and the legend
+    runs: tuple[int, ...]  # indices into CompareResult.runs
+    seeds: tuple[int, ...]
+    metrics: dict[str, Spread]  # METRICS, over the completed runs
+    verdicts: dict[str, Verdict] | None  # against the first group; None for the first
+
+    def to_json(self, runs: Sequence[ComparedRun]) -> dict[str, Any]:
+        return {
+            "group": self.name,
+            "label": self.label,
+            "n": max((s.n for s in self.metrics.values()), default=0),
+            "runs": [str(runs[i].info.run_dir) for i in self.runs],
+            "seeds": list(self.seeds),
+            "metrics": {
+                name: {
+                    **spread.to_json(),
+                    "vs_first": self.verdicts[name].to_json() if self.verdicts else None,
+                }
+                for name, spread in self.metrics.items()
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,8 @@ class CompareResult:
     class_names: tuple[str, ...]
     figure: Path
     warnings: list[str]
+    structure: Structure | None = None  # the layer lists (runs/specdiff.py)
+    groups: list[ComparedGroup] | None = None  # when any run belongs to a group
 
     def test_accuracy_delta(self, index: int) -> float | None:
         """Test accuracy of run ``index`` minus the first run's."""
@@ -66,18 +95,14 @@ class CompareResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "runs": [self._run_json(i) for i in range(len(self.runs))],
-            "differences": [
-                {
-                    "path": d.path,
-                    "values": [None if v is ABSENT else v for v in d.values],
-                    "differs": d.differs,
-                }
-                for d in self.differences
-            ],
+            "differences": [d.to_json() for d in self.differences],
+            "structure": self.structure.to_json() if self.structure else None,
             "per_class_f1": [
                 {"label": i, "name": name, "f1": [r.f1[i] if r.f1 else None for r in self.runs]}
                 for i, name in enumerate(self.class_names)
             ],
+            "groups": [g.to_json(self.runs) for g in self.groups or ()],
+            "rule": RULE if self.groups else None,
             "figure": str(self.figure),
             "warnings": list(self.warnings),
         }
@@ -90,6 +115,8 @@ class CompareResult:
             "name": info.name,
             "label": run.label,
             "status": info.status,
+            "group": info.group,
+            "seed": info.seed,
             "epochs": info.epochs,
             "epochs_completed": info.epochs_completed,
             "total_params": info.total_params,
@@ -113,54 +140,169 @@ def compare_runs(
     data: Path | None,
     output: Path | None,
     show_all: bool,
+    whole_groups: bool = False,
 ) -> CompareResult:
-    dirs = _resolve(runs, runs_dir)
+    warnings: list[str] = []
+    dirs = _resolve(runs, runs_dir, whole_groups, warnings)
     infos = [_readable(read_run(run)) for run in dirs]
     specs = [layout.load_run_spec(run) for run in dirs]
     _same_task(infos, specs)
     infos = [_with_loss(info, spec) for info, spec in zip(infos, specs, strict=True)]
     labels = _labels(infos)
-    warnings = _data_warnings(infos, labels)
+    groups = _groups(infos, labels, warnings)
+    warnings += _data_warnings(infos, labels)
     names = specs[0].class_names
     figure = _figure_path(output, runs_dir, dirs[0])  # before any run is evaluated
     compared = []
     for info, label in zip(infos, labels, strict=True):
         history = history_columns(read_history(info.run_dir / layout.HISTORY))
-        f1, note = _per_class_f1(info, label, len(names), data, warnings)
+        f1, note = per_class_f1(info, label, len(names), data, warnings)
         compared.append(ComparedRun(info, label, history, f1, note))
     from mnistctl.plots import plot_compare
 
     outputs.check_output(figure, FIGURE)  # again: it may have changed while runs were evaluated
-    plot_compare([(r.label, r.history) for r in compared], figure)
-    differences = spec_differences([_as_trained(s) for s in specs], show_all=show_all)
-    return CompareResult(compared, differences, names, figure, warnings)
+    plot_compare(_curves(compared, groups), figure, title=_title(compared, groups))
+    spec_diff = compare_specs([as_compared(s) for s in specs], show_all=show_all)
+    return CompareResult(
+        compared, spec_diff.differences, names, figure, warnings, spec_diff.structure, groups
+    )
+
+
+def _title(runs: list[ComparedRun], groups: list[ComparedGroup] | None) -> str:
+    labels = [g.label for g in groups] if groups else [r.label for r in runs]
+    shown = (
+        " vs ".join(labels)
+        if len(labels) <= 3
+        else f"{len(labels)} " + ("groups" if groups else "runs")
+    )
+    return f"Learning curves: {shown}"
+
+
+def _curves(
+    runs: list[ComparedRun], groups: list[ComparedGroup] | None
+) -> list[tuple[str, list[dict[str, list[float]]]]]:
+    """One series per run; with groups, one per group: its completed runs' histories (a band
+    where there are several), else whatever its run recorded."""
+    if not groups:
+        return [(r.label, [r.history]) for r in runs]
+    out = []
+    for group in groups:
+        members = [runs[i] for i in group.runs]
+        done = [r.history for r in members if r.info.status == "completed"]
+        out.append((group.label, done or [members[0].history]))
+    return out
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def _groups(
+    infos: list[RunInfo], labels: list[str], warnings: list[str]
+) -> list[ComparedGroup] | None:
+    """The runs taken together by group, in the order first met; None when no run belongs to
+    a group. Each group is checked to be one (the same spec but for train.seed)."""
+    if all(info.group is None for info in infos):
+        return None
+    found = {g.name: g for g in collect(infos)}
+    order: list[tuple[str | None, list[int]]] = []
+    for i, info in enumerate(infos):
+        if info.group is None:
+            order.append((None, [i]))
+        elif (slot := next((o for o in order if o[0] == info.group), None)) is not None:
+            slot[1].append(i)
+        else:
+            order.append((info.group, [i]))
+    groups: list[ComparedGroup] = []
+    shown = _group_labels([(name, labels[idx[0]], infos[idx[0]]) for name, idx in order])
+    for (name, idx), label in zip(order, shown, strict=True):
+        group = found[name] if name is not None else Group(labels[idx[0]], (), (infos[idx[0]],))
+        if name is not None:
+            check_group(group)
+            _group_warnings(group, label, warnings)
+        metrics = {metric: group.metric(metric) for metric in METRICS}
+        verdicts = None
+        if groups:
+            verdicts = {m: welch(groups[0].metrics[m], metrics[m]) for m in METRICS}
+        seeds = group.seeds if name is not None else ()
+        groups.append(ComparedGroup(name, label, tuple(idx), seeds, metrics, verdicts))
+    return groups
+
+
+def _group_labels(items: list[tuple[str | None, str, RunInfo]]) -> list[str]:
+    """A group is shown by its spec's name, or by its own name where two share a spec; a run
+    of no group by its run's label."""
+    specs = [info.name for name, _, info in items if name is not None]
+    return [
+        label if name is None else info.name if specs.count(info.name) == 1 else name
+        for name, label, info in items
+    ]
+
+
+def _group_warnings(group: Group, label: str, warnings: list[str]) -> None:
+    left = len(group.runs) - len(group.complete)
+    if left:
+        warnings.append(
+            f"{label}: {left} of its {len(group.runs)} runs compared not completed: its mean "
+            "and sd are of the completed runs"
+        )
+
+
+def _expand(arg: Path, runs_dir: Path | None, warnings: list[str]) -> list[Path] | None:
+    """The runs of the group named ``arg`` (not a path that exists); None if ``arg`` is no
+    group's name."""
+    name = str(arg)
+    if arg.exists() or "-seeds-" not in name or len(arg.parts) != 1:
+        return None
+    base = runs_dir if runs_dir is not None else Path("runs")
+    group = find_group(name, base)
+    if group is None:
+        raise UserError(
+            "no such group of runs",
+            Location(name),
+            expected=f"a group's name as 'mnistctl runs' shows it, in {base}",
+            received="no run of that group there",
+            hint="list the runs there are: mnistctl runs",
+        )
+    if group.missing_seeds:
+        seeds = " ".join(map(str, group.missing_seeds))
+        warnings.append(f"{name}: no readable run of seed {seeds} (not trained yet, or damaged)")
+    return [r.run_dir.resolve() for r in group.runs]
 
 
 # --- which runs ----------------------------------------------------------------------------------
 
 
-def _resolve(runs: Sequence[Path], runs_dir: Path | None) -> list[Path]:
-    """Each RUN as an absolute run directory; at least two, each once."""
-    if len(runs) < 2:
+def _resolve(
+    runs: Sequence[Path], runs_dir: Path | None, whole_groups: bool, warnings: list[str]
+) -> list[Path]:
+    """Each RUN as absolute run directories (a group's name, or with ``whole_groups`` any
+    run of a group: all its runs); at least two, each once."""
+    seen: dict[Path, Path] = {}
+    for arg in runs:
+        found = _expand(arg, runs_dir, warnings)
+        if found is None:
+            run = layout.find_run(arg, runs_dir).resolve()
+            group = group_of(run) if whole_groups else None
+            found = [r.run_dir.resolve() for r in group.runs] if group else [run]
+        for run in found:
+            if run in seen:
+                raise UserError(
+                    "the same run given twice: a run compared with itself",
+                    Location(str(arg)),
+                    expected="different runs",
+                    received=f"{seen[run]} and {arg}, both {run}",
+                    hint="list the runs there are: mnistctl runs",
+                )
+            seen[run] = arg
+    if len(seen) < 2:
         raise UserError(
             "compare needs at least two runs",
             Location(str(runs[0])) if runs else Location(),
-            expected="two or more runs (run directories, or specs meaning their latest run)",
-            received=f"{len(runs)} run",
+            expected="two or more runs (run directories, specs meaning their latest run, or "
+            "groups' names)",
+            received=f"{len(seen)} run",
             hint="list the runs there are: mnistctl runs",
         )
-    seen: dict[Path, Path] = {}
-    for arg in runs:
-        run = layout.find_run(arg, runs_dir).resolve()
-        if run in seen:
-            raise UserError(
-                "the same run given twice: a run compared with itself",
-                Location(str(arg)),
-                expected="different runs",
-                received=f"{seen[run]} and {arg}, both {run}",
-                hint="list the runs there are: mnistctl runs",
-            )
-        seen[run] = arg
     return list(seen)
 
 
@@ -229,51 +371,6 @@ def _data_warnings(infos: list[RunInfo], labels: list[str]) -> list[str]:
     return [f"the runs were trained on different data: {used}"]
 
 
-# --- per-class F1 ------------------------------------------------------------------------------
-
-
-def _per_class_f1(
-    info: RunInfo, label: str, n: int, data: Path | None, warnings: list[str]
-) -> tuple[tuple[float, ...] | None, str | None]:
-    """From the run's evaluation.json; else the run is evaluated now and the file saved."""
-    saved = _saved_f1(info.run_dir / layout.EVALUATION, n)
-    if saved is not None:
-        return saved, None
-    if not (info.run_dir / layout.MODEL).is_file():
-        return None, f"not evaluated: no model.keras ({info.shown_status})"
-    from mnistctl.commands.evaluate import evaluate_run, save_evaluation
-
-    result = evaluate_run(info.run_dir, data=data, runs_dir=None)
-    try:
-        save_evaluation(result)
-    except UserError as err:
-        warnings.append(f"{label}: the evaluation was not saved: {err.one_line()}")
-    rows = sorted(result.per_class, key=lambda row: int(row["label"]))
-    return tuple(float(row["f1"]) for row in rows), None
-
-
-def _saved_f1(path: Path, n: int) -> tuple[float, ...] | None:
-    """Per-class F1 of a readable evaluation.json with ``n`` classes; None otherwise."""
-    if not path.is_file():
-        return None
-    try:
-        saved = read_json(path)
-    except UserError:
-        return None
-    rows = saved.get("per_class") if isinstance(saved, dict) else None
-    if not isinstance(rows, list) or len(rows) != n:
-        return None
-    by_label: dict[int, float] = {}
-    for row in rows:
-        label, f1 = (row.get("label"), row.get("f1")) if isinstance(row, dict) else (None, None)
-        if not isinstance(label, int) or not isinstance(f1, int | float) or isinstance(f1, bool):
-            return None
-        by_label[label] = float(f1)
-    if sorted(by_label) != list(range(n)) or not all(map(math.isfinite, by_label.values())):
-        return None
-    return tuple(by_label[i] for i in range(n))
-
-
 # --- the figure ---------------------------------------------------------------------------------
 
 
@@ -296,72 +393,3 @@ def _figure_path(output: Path | None, runs_dir: Path | None, first: Path) -> Pat
         target = output
     outputs.check_output(target, FIGURE)
     return target
-
-
-# --- spec differences ---------------------------------------------------------------------------
-
-
-def spec_differences(specs: Sequence[dict[str, Any]], *, show_all: bool) -> list[Difference]:
-    """Every spec value by ``--set`` path, in the order first met; only those that differ
-    between the specs unless ``show_all``."""
-    flat = [flatten(spec) for spec in specs]
-    paths: dict[str, None] = {}
-    for one in flat:
-        paths.update(dict.fromkeys(one))
-    out = []
-    for path in paths:
-        values = tuple(f.get(path, ABSENT) for f in flat)
-        differs = any(not _same(values[0], v) for v in values[1:])
-        if differs or show_all:
-            out.append(Difference(path, values, differs))
-    return out
-
-
-def _as_trained(spec: Spec) -> dict[str, Any]:
-    """A run's resolved spec, with what a run trained before the classes and the preparation
-    were recorded used (MNIST's digits, its digit preparation), so that only real
-    differences show."""
-    out = spec.resolved_dict()
-    out["data"]["classes"] = list(spec.class_names)
-    out["data"]["prepare"] = spec.target.mode
-    return out
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested spec data -> ``{--set path: value}``. A list of mappings (layers, callbacks) is
-    addressed by each item's name where it has a unique one, else by its index; other lists
-    (shapes, metrics) are values."""
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        names = [item.get("name") for item in value]
-        out = {}
-        for index, item in enumerate(value):
-            name = item.get("name")
-            named = isinstance(name, str) and names.count(name) == 1 and not name.isdigit()
-            rest = {k: v for k, v in item.items() if k != "name"} if named else item
-            out.update(flatten(rest, f"{prefix}.{name if named else index}"))
-        return out
-    return {prefix: value}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is ABSENT or b is ABSENT:
-        return a is b
-    return (type(a) is type(b) and a == b) or (_number(a) and _number(b) and a == b)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def shown_value(value: Any) -> str:
-    """A spec value as a person reads it: YAML-like, on one line."""
-    if value is ABSENT:
-        return "—"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(", ", ": "), default=str)

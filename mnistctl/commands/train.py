@@ -34,6 +34,7 @@ from mnistctl.runs.atomic import read_json, write_json, write_text
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.record import STATE, RunRecord, Status
 from mnistctl.runs.signals import Stop, interrupts
+from mnistctl.runs.testset import save_test_predictions
 from mnistctl.spec import Spec, load_spec
 from mnistctl.spec.options import PRECISIONS
 from mnistctl.spec.plan import training_plan
@@ -92,6 +93,8 @@ class Hooks:
     # after that epoch, and the completed run notes it
     on_epoch: Callable[[int, Mapping[str, float]], str | None] | None = None
     curves: bool = True  # plot the learning curves at the end
+    # facts for the record that depend on the new run's directory (train --seeds: the group)
+    about_run: Callable[[Path], Mapping[str, Any]] | None = None
 
 
 def train_spec(
@@ -143,7 +146,7 @@ def train_loaded(
         reporter.note(f"warning: {text}")
     run = layout.new_run_dir(runs_dir, hooks.folder or spec.name).resolve()
     resolved = spec.resolved_dict()
-    about = dict(hooks.about)
+    about = {**hooks.about, **(hooks.about_run(run) if hooks.about_run else {})}
     if init is not None:  # the very run (a spec path meant its latest run) and model file
         resolved["model"]["init_from"] = init.spec_value()
         about["init_from"] = init.to_json()
@@ -378,6 +381,7 @@ def _close(
         save_model(fitted.model, run / layout.MODEL)
         record.file_written(layout.MODEL)
     result = on_test_set(fitted.model, job.spec, job.dataset)
+    save_test_predictions(record, result, job.dataset)  # for mnistctl report
     test = {"loss": result.loss, "accuracy": result.accuracy}
     record.completed(
         history,

@@ -4,9 +4,7 @@ allowlisted loss function, as Keras's evaluate would) the loss."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import keras
 import numpy as np
@@ -14,6 +12,8 @@ import numpy.typing as npt
 
 from mnistctl.data.datasets import Dataset
 from mnistctl.ml import pipeline
+from mnistctl.runs.scores import confusion_matrix as confusion_matrix
+from mnistctl.runs.scores import per_class as per_class
 from mnistctl.spec import Spec
 
 
@@ -47,35 +47,3 @@ def on_test_set(model: keras.Model, spec: Spec, dataset: Dataset) -> TestSetResu
     loss = float(np.mean(keras.ops.convert_to_numpy(per_sample)))
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
     return TestSetResult(probabilities, labels, loss, accuracy)
-
-
-def confusion_matrix(
-    true: npt.NDArray[Any], pred: npt.NDArray[Any], n: int
-) -> npt.NDArray[np.int64]:
-    """Rows: true label; columns: predicted label."""
-    matrix = np.zeros((n, n), dtype=np.int64)
-    np.add.at(matrix, (true.astype(np.int64), pred.astype(np.int64)), 1)
-    return matrix
-
-
-def per_class(matrix: npt.NDArray[np.int64], names: Sequence[str]) -> list[dict[str, Any]]:
-    """Precision, recall, F1 and support of each class (0 where a class has no samples)."""
-    rows = []
-    for label in range(matrix.shape[0]):
-        tp = int(matrix[label, label])
-        support = int(matrix[label].sum())
-        predicted = int(matrix[:, label].sum())
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append(
-            {
-                "label": label,
-                "class": names[label],
-                "precision": precision,
-                "recall": recall,
-                "f1": f1,
-                "support": support,
-            }
-        )
-    return rows

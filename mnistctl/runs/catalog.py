@@ -73,6 +73,9 @@ class RunInfo:
     loss: str | None = None
     error: str | None = None  # why a failed or diverged run stopped
     damaged: str | None = None
+    group: str | None = None  # the name of its group (train --seeds; runs/groups.py), if any
+    group_seeds: tuple[int, ...] = ()  # the seeds its group was started with
+    seed: int | None = None  # its seed, as its group records it
 
     @property
     def best_val_accuracy(self) -> float | None:
@@ -111,6 +114,8 @@ class RunInfo:
             "loss": self.loss,
             "error": self.error,
             "damaged": self.damaged,
+            "group": self.group,
+            "seed": self.seed,
         }
 
 
@@ -228,6 +233,7 @@ def _read(run: Path) -> RunInfo:
     live = record.is_live() if record.status is Status.TRAINING else False
     started = data.get("started") or data.get("created") or None
     match = _LOSS.search(spec_text)
+    group = data.get("group") or {}
     return RunInfo(
         run_dir=run,
         name=summary.get("name") or run.parent.name,
@@ -250,6 +256,9 @@ def _read(run: Path) -> RunInfo:
         data_sha256=env_data.get("sha256") or None,
         loss=match.group(1) if match else None,
         error=data.get("error") or None,
+        group=group.get("name") or None,
+        group_seeds=tuple(group.get("seeds", ())),
+        seed=group.get("seed"),
     )
 
 

@@ -106,6 +106,7 @@ RECORD_SHAPE = Shape(
             "test": map_of(_RESULT),
             "tune": {"type": "object"},  # mnistctl tune: the study and trial (tune/objective.py)
             "init_from": _INIT_FROM,  # model.init_from: the run it started from (ml/finetune.py)
+            "group": closed(name=_TEXT, seeds={"type": "array", "items": _COUNT}, seed=_COUNT),
         },
     },
 )

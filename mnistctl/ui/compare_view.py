@@ -1,6 +1,9 @@
-"""``mnistctl compare`` in the terminal: the runs, what differs in their specs, their metrics
-(with the difference to the first run, green where better, red where worse), per-class F1, and
-where the learning-curves figure went. User strings go through ``plain``: never markup."""
+"""``mnistctl compare`` in the terminal: the runs, what differs in their specs (``--set`` paths;
+the layer lists aligned side by side when the models' structures differ), their metrics (with
+the difference to the first run, green where better, red where worse), per-class F1, and where
+the learning-curves figure went. With groups (``train --seeds``): the spec differences and
+per-class F1 per group, and the groups' mean ± sd per metric with each group's verdict against
+the first (``compare_groups_view.py``). User strings go through ``plain``: never markup."""
 
 from __future__ import annotations
 
@@ -22,11 +25,28 @@ Getter = Callable[[int], float | None]
 
 
 def render_compare(result: CompareResult, console: Console) -> None:
+    from mnistctl.ui.compare_groups_view import (
+        group_differences,
+        groups_f1_table,
+        groups_table,
+        structure_tables,
+    )
+
     console.print(_runs_table(result, console.width))
-    _print_differences(result, console, console.width)
-    console.print(_metrics_table(result))
-    if any(run.f1 for run in result.runs):
-        console.print(_f1_table(result))
+    if result.groups:
+        group_differences(result, console)
+    else:
+        _print_differences(result, console, console.width)
+    for table in structure_tables(result):
+        console.print(table)
+    if result.groups:
+        console.print(groups_table(result))
+        if any(run.f1 for run in result.runs):
+            console.print(groups_f1_table(result))
+    else:
+        console.print(_metrics_table(result))
+        if any(run.f1 for run in result.runs):
+            console.print(_f1_table(result))
     for run in result.runs:
         if run.f1_note:
             console.print(plain(f"{run.label}: {run.f1_note}"), soft_wrap=True)
@@ -44,6 +64,9 @@ def _runs_table(result: CompareResult, width: int) -> Table:
     labels = [run.label for run in runs]
     statuses = [run.info.shown_status for run in runs]
     room = _room([[str(len(runs))], ["run", *labels], ["status", *statuses]], width)
+    for group in result.groups or ():
+        for i in group.runs:
+            labels[i] = _with_seed(group.label, runs[i].info.seed, runs[i].label)
     for i, run in enumerate(runs):
         table.add_row(
             str(i + 1),
@@ -52,6 +75,11 @@ def _runs_table(result: CompareResult, width: int) -> Table:
             broken_text(short_path(run.info.run_dir), room),
         )
     return table
+
+
+def _with_seed(group: str, seed: int | None, label: str) -> str:
+    """A run of a group: its group's label and its seed."""
+    return label if seed is None else f"{group} seed {seed}"
 
 
 def _header(
@@ -69,7 +97,7 @@ def _print_differences(result: CompareResult, console: Console, width: int) -> N
 
     differing = sum(d.differs for d in result.differences)
     if not result.differences:
-        console.print(plain("Spec: no differences (hint: --all shows every value)"), soft_wrap=True)
+        console.print(plain(f"Spec: {_no_differences(result)}"), soft_wrap=True)
         return
     title = f"Spec differences ({differing})"
     if differing != len(result.differences):  # --all
@@ -189,3 +217,9 @@ def _ordered(keys: Iterable[str]) -> list[str]:
     bases = list(dict.fromkeys(k.removeprefix("val_") for k in names))
     bases.sort(key=lambda b: b != "loss")
     return [k for b in bases for k in (b, f"val_{b}") if k in names]
+
+
+def _no_differences(result: CompareResult) -> str:
+    if result.structure is not None and not result.structure.same:
+        return "no other differences (hint: --all shows every value)"
+    return "no differences (hint: --all shows every value)"

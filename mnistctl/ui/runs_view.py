@@ -1,4 +1,6 @@
-"""``mnistctl runs`` in the terminal: one table row per run, damaged folders marked with why.
+"""``mnistctl runs`` in the terminal: one table row per run (a group of seeds one row: its mean
+± sd over its completed runs, how many there are and how many completed, its name where a run
+has its path), damaged folders marked with why.
 
 Every user string (names, paths, reasons) goes through ``plain``: never read as markup.
 """
@@ -13,10 +15,12 @@ from rich.console import Console
 from rich.text import Text
 
 from mnistctl.runs.catalog import DAMAGED, RunInfo
+from mnistctl.runs.stats import Spread
 from mnistctl.ui.console import plain
 
 if TYPE_CHECKING:
-    from mnistctl.commands.runs_list import RunsListing
+    from mnistctl.commands.runs_list import GroupRow, RunsListing
+    from mnistctl.commands.seeds import GroupResult
 
 NONE = "—"
 STATUS_STYLES = {
@@ -42,8 +46,13 @@ def render_runs(listing: RunsListing, console: Console) -> None:
     count = f"{shown} run{'s' if shown != 1 else ''}"
     if shown != listing.found:
         count = f"{shown} of {listing.found} runs"
+    groups = sum(not isinstance(row, RunInfo) for row in listing.shown)
+    if groups:
+        count += (
+            f", {groups} group{'s' if groups != 1 else ''}: a group of seeds is one row, mean ± sd"
+        )
     title = f"Runs of {listing.spec!r} in {where}" if listing.spec else f"Runs in {where}"
-    rows = [_row(run) for run in listing.runs]
+    rows = [_row(run) if isinstance(run, RunInfo) else _group_row(run) for run in listing.shown]
     widths = [
         max([len(header), *(row[i].cell_len for row in rows)])
         for i, (header, _) in enumerate(_COLUMNS)
@@ -146,6 +155,33 @@ def _row(run: RunInfo) -> list[Text]:
     ]
 
 
+def _group_row(row: GroupRow) -> list[Text]:
+    group, info = row.group, row.info
+    done, n = len(group.complete), len(group.runs)
+    epoch_counts = {(r.epochs_completed, r.epochs) for r in group.runs}
+    return [
+        plain(f"{info.name} ×{n} seed{'s' if n != 1 else ''}"),
+        plain(started(info.started)),
+        plain(f"{done}/{n} completed", "green" if done == n else "yellow"),
+        plain(epochs(*next(iter(epoch_counts))) if len(epoch_counts) == 1 else NONE),
+        plain(_mean_sd(group.metric("best_val_accuracy"))),
+        plain(_mean_sd(group.metric("test_accuracy"))),
+        plain(NONE if info.total_params is None else f"{info.total_params:,}"),
+        plain(info.precision or NONE),
+        plain(duration(info.seconds)),
+        plain(group.name),
+    ]
+
+
+def _mean_sd(spread: Spread) -> str:
+    """``41.66±0.81%`` (mean and sample sd in percent); the mean alone for one run."""
+    if spread.mean is None:
+        return NONE
+    if spread.sd is None:
+        return f"{spread.mean:.2%}"
+    return f"{spread.mean * 100:.2f}±{spread.sd * 100:.2f}%"
+
+
 def started(iso: str | None) -> str:
     """``2026-01-02T03:04:05Z`` -> ``2026-01-02 03:04``."""
     if not iso:
@@ -190,3 +226,40 @@ def short_path(path: Path) -> str:
         return str(path.relative_to(cwd)) if path.is_absolute() else str(path)
     except ValueError:
         return str(path)
+
+
+def render_group_train(result: GroupResult, console: Console) -> None:
+    """``train --seeds``: one line per run this command trained or continued, then the group:
+    its completed runs and the mean ± sd of test and best validation accuracy."""
+    for seed, run in result.trained:
+        test = run.test.get("accuracy")
+        line = (
+            f"seed {seed}: {run.status}, test accuracy {percent(test)}, {short_path(run.run_dir)}"
+        )
+        console.print(plain(line), soft_wrap=True)
+    group = result.group
+    done = len(group.complete)
+    console.print(
+        plain(
+            f"group {group.name}: {done} of {len(result.seeds)} runs completed; test accuracy "
+            f"{spread_text(group.metric('test_accuracy'))}, best val accuracy "
+            f"{spread_text(group.metric('best_val_accuracy'))} (mean ± sd)"
+        ),
+        soft_wrap=True,
+    )
+    if result.status != "completed":
+        console.print(
+            plain(
+                f"to finish the group: mnistctl train --resume {short_path(group.runs[0].run_dir)}"
+            ),
+            soft_wrap=True,
+        )
+
+
+def spread_text(spread: Spread) -> str:
+    """``96.12% ± 0.21 pp``; ``96.12% (n = 1)`` without a spread; ``—`` without values."""
+    if spread.mean is None:
+        return NONE
+    if spread.sd is None:
+        return f"{spread.mean:.2%} (n = {spread.n})"
+    return f"{spread.mean:.2%} ± {spread.sd * 100:.2f} pp"
