@@ -1,7 +1,7 @@
 """Load on ``mnistctl serve``: N clients posting real test digits, on loopback.
 
     .venv/bin/python bench/serve_load.py [--run RUN] [--seconds 10] [--concurrency 1 8 32]
-                                         [--warmup 2] [--json] [--out FILE]
+                                         [--warmup 2] [--explain] [--json] [--out FILE]
 
 Without ``--run``, trains a CNN run first (``specs/cnn.yaml``, 1 epoch on the bundled
 ``mnist_sample``, in a temporary runs folder; its accuracy does not matter here). Starts
@@ -19,6 +19,10 @@ broken connection or a request over the timeout; the goal is 0), and the CPU tim
 request. Goals (issue 11): at concurrency 32 at least 5x the
 requests/s of concurrency 1 (the server batches requests that arrive together), p99 at
 concurrency 1 under 20 ms for the CNN on 2 cores.
+
+``--explain`` also posts the same digits to ``/api/explain`` (all three maps and the layers'
+tiles) at each concurrency, and compares the two at concurrency 1. Goal (issue 25): explain adds
+at most 50 ms to a request at p50 (explain's p50 minus predict's).
 
 The client is lean on purpose (asyncio streams, requests built once as bytes, one process
 apart from the server) so that on 2 cores it takes little from the server; its CPU share is
@@ -50,6 +54,7 @@ from serving import Server, serving  # tests/serving.py: the one way to start a 
 REQUEST_TIMEOUT_S = 10.0
 GOAL_SPEEDUP = 5.0
 GOAL_P99_MS = 20.0
+GOAL_EXPLAIN_ADDS_MS = 50.0
 
 
 # --- the digits ------------------------------------------------------------------------------
@@ -80,10 +85,10 @@ def healthz_request(port: int) -> bytes:
     return f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode("ascii")
 
 
-def requests_for(digits: list[bytes], port: int) -> list[bytes]:
+def requests_for(digits: list[bytes], port: int, path: str = "/api/predict") -> list[bytes]:
     """Each digit as a complete HTTP/1.1 request (keep-alive is HTTP/1.1's default)."""
     head = (
-        "POST /api/predict HTTP/1.1\r\n"
+        f"POST {path} HTTP/1.1\r\n"
         f"Host: 127.0.0.1:{port}\r\n"
         "Content-Type: image/png\r\n"
         "Content-Length: {length}\r\n\r\n"
@@ -134,6 +139,8 @@ def check_answer(status: int, body: bytes) -> None:
         return
     if not isinstance(answer.get("label"), int) or len(answer.get("probabilities", ())) != 10:
         raise BadAnswer(f"not a prediction: {body[:200]!r}")
+    if "maps" in answer and not (answer["maps"] and answer.get("layers")):
+        raise BadAnswer(f"an explanation without maps or layers: {body[:200]!r}")
 
 
 async def client(
@@ -370,10 +377,11 @@ def markdown(levels: list[Level]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lv in levels:
-        if lv.path != "/api/predict":
+        if lv.path == "/healthz":
             continue
         rows.append(
-            f"| {lv.concurrency} | {lv.requests_per_second:.0f} | {lv.p50_ms:.1f} | "
+            f"| {lv.concurrency}{' (explain)' if lv.path == '/api/explain' else ''} | "
+            f"{lv.requests_per_second:.0f} | {lv.p50_ms:.1f} | "
             f"{lv.p90_ms:.1f} | {lv.p99_ms:.1f} | {lv.errors} | "
             f"{lv.server_cpu_ms_per_request:.2f} | {lv.server_main_cpu_ms_per_request:.2f} |"
         )
@@ -383,6 +391,12 @@ def markdown(levels: list[Level]) -> str:
 def verdict(levels: list[Level]) -> dict[str, Any]:
     by = {lv.concurrency: lv for lv in levels if lv.path == "/api/predict"}
     out: dict[str, Any] = {"errors": sum(lv.errors for lv in levels)}
+    explained = {lv.concurrency: lv for lv in levels if lv.path == "/api/explain"}
+    if 1 in by and 1 in explained:
+        out["p50_ms_predict_at_1"] = by[1].p50_ms
+        out["p50_ms_explain_at_1"] = explained[1].p50_ms
+        out["explain_adds_ms_at_1"] = explained[1].p50_ms - by[1].p50_ms
+        out["explain_goal_met"] = out["explain_adds_ms_at_1"] <= GOAL_EXPLAIN_ADDS_MS
     if 1 in by:
         out["p99_ms_at_1"] = by[1].p99_ms
         out["p99_goal_met"] = by[1].p99_ms < GOAL_P99_MS
@@ -402,6 +416,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--out", type=Path, help="also write the raw results here (JSON)")
     parser.add_argument("--keep", type=Path, help="train into this folder and keep it")
+    parser.add_argument(
+        "--explain", action="store_true", help="also POST /api/explain at each concurrency"
+    )
     parser.add_argument(
         "--phases",
         action="store_true",
@@ -432,6 +449,9 @@ def main() -> None:
             requests = requests_for(digits, server.port)
             levels = []
             plan = [(c, "/api/predict", requests) for c in args.concurrency]
+            if args.explain:
+                why = requests_for(digits, server.port, "/api/explain")
+                plan += [(c, "/api/explain", why) for c in args.concurrency]
             if args.phases:
                 plan.append((max(args.concurrency), "/healthz", [healthz_request(server.port)]))
             for c, path, reqs in plan:
@@ -475,6 +495,12 @@ def main() -> None:
             )
         if "p99_ms_at_1" in summary:
             print(f"p99 at concurrency 1: {summary['p99_ms_at_1']:.1f} ms (goal < {GOAL_P99_MS:g})")
+        if "explain_adds_ms_at_1" in summary:
+            print(
+                f"p50 at concurrency 1: predict {summary['p50_ms_predict_at_1']:.1f} ms, explain "
+                f"{summary['p50_ms_explain_at_1']:.1f} ms: explain adds "
+                f"{summary['explain_adds_ms_at_1']:.1f} ms (goal <= {GOAL_EXPLAIN_ADDS_MS:g})"
+            )
         print(f"errors: {summary['errors']} (goal 0); server exit code after Ctrl-C: {code}")
         if found:
             print_phases(found, levels, sys.stdout)

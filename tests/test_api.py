@@ -448,7 +448,7 @@ def test_plot_is_the_cli_plot(trained: Trained, capsys: pytest.CaptureFixture[st
     files = trained.run.plot()
     assert capsys.readouterr() == ("", "")
     plots = trained.run.run_dir / "plots"
-    names = ["learning_curves", "confusion_matrix", "misclassified", "model"]
+    names = ["learning_curves", "confusion_matrix", "misclassified", "model", "pca"]
     assert files == [plots / f"{name}.png" for name in names]
     assert all(f.read_bytes().startswith(b"\x89PNG") for f in files)
     result = cli("plot", trained.run.run_dir)

@@ -187,15 +187,16 @@ def test_plot_of_each_model_keeps_its_own_pictures(ends_last: Path) -> None:
     plots = ends_last.resolve() / "plots"
     result = cli("plot", ends_last)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.strip() == LAST_LINE
-    names = ["learning_curves", "confusion_matrix", "misclassified", "model"]
+    no_conv = "not drawn: filters, feature maps (the model has no convolution)"
+    assert result.stderr.strip().splitlines() == [LAST_LINE, no_conv]
+    names = ["learning_curves", "confusion_matrix", "misclassified", "model", "pca"]
     assert result.stdout.split() == [str(plots / f"{n}.png") for n in names]
     before = (plots / "confusion_matrix.png").read_bytes()
     result = cli("plot", ends_last, "--checkpoint", "best", "--json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["checkpoint"]["name"] == "best" and set(doc["checkpoint"]) == CHECKPOINT_KEYS
-    names = ["learning_curves", "confusion_matrix-best", "misclassified-best", "model"]
+    names = ["learning_curves", "confusion_matrix-best", "misclassified-best", "model", "pca-best"]
     assert doc["files"] == [str(plots / f"{n}.png") for n in names]
     assert doc["run_dir"] == str(ends_last.resolve())
     assert (plots / "confusion_matrix.png").read_bytes() == before  # not replaced

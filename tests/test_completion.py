@@ -75,7 +75,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_commands_and_options(complete: Callable[[str], list[str]]) -> None:
     commands = complete("mnistctl ")
     assert {"new", "validate", "summary", "train", "evaluate", "export", "runs"} <= set(commands)
-    assert complete("mnistctl ex") == ["export"]
+    assert complete("mnistctl ex") == ["explain", "export"]
+    assert complete("mnistctl exp") == ["explain", "export"]
+    assert complete("mnistctl expo") == ["export"]
     assert {"--install-completion", "--show-completion"} <= set(complete("mnistctl --"))
     assert {"--set", "--runs-dir", "--resume", "--json"} <= set(complete("mnistctl train --"))
     assert {"--from", "--output", "--json"} <= set(complete("mnistctl new x --"))

@@ -11,6 +11,8 @@ import pytest
 from matplotlib.ticker import PercentFormatter
 
 from mnistctl.plots import build_learning_curves_figure, plot_learning_curves
+from mnistctl.plots.style import TRAIN_LABEL as TRAIN
+from mnistctl.plots.style import VAL_LABEL as VAL
 
 INF, NAN = math.inf, math.nan
 HISTORY = {
@@ -45,14 +47,16 @@ def assert_same(actual: list[float], expected: list[float]) -> None:
 
 def test_curves_per_metric() -> None:
     fig = build_learning_curves_figure(HISTORY, title="cnn")
-    assert fig.get_suptitle() == "cnn"
+    assert fig.get_suptitle() == "Learning curves — cnn"
     assert list(panels(fig)) == ["Loss", "Accuracy"]
     loss, acc = fig.axes
-    assert line(loss, "train") == ([1, 2, 3, 4], HISTORY["loss"])
-    assert line(loss, "validation") == ([1, 2, 3, 4], HISTORY["val_loss"])
+    assert line(loss, TRAIN) == ([1, 2, 3, 4], HISTORY["loss"])
+    assert line(loss, VAL) == ([1, 2, 3, 4], HISTORY["val_loss"])
     assert line(loss, "best val: epoch 3 (0.22)") == ([3], [0.22])
     assert line(acc, "best val: epoch 3 (94.00%)") == ([3], [0.94])
-    assert legend(loss) == ["train", "validation", "best val: epoch 3 (0.22)"]
+    assert legend(loss) == [TRAIN, VAL, "best val: epoch 3 (0.22)"]
+    styles = {ln.get_label(): ln.get_linestyle() for ln in loss.get_lines()}
+    assert styles[TRAIN] == "--" and styles[VAL] == "-"  # the one convention (style.py)
     for ax in (loss, acc):
         assert ax.get_xlabel() == "epoch"
         assert ax.get_xlim() == (0.5, 4.5)
@@ -71,29 +75,29 @@ def test_panel_order_and_grid() -> None:
     assert list(panels(fig)) == ["Loss", "Kl loss", "Accuracy", "Top k", "LR"]
     spec: Any = fig.axes[0].get_subplotspec()
     assert spec.get_geometry()[:2] == (2, 3)
-    assert legend(panels(fig)["Top k"]) == ["validation", "best val: epoch 1 (0.7)"]
-    assert fig.get_suptitle() == ""
+    assert legend(panels(fig)["Top k"]) == [VAL, "best val: epoch 1 (0.7)"]
+    assert fig.get_suptitle() == "Learning curves"  # every figure has a title
 
 
 def test_one_epoch() -> None:
     fig = build_learning_curves_figure({"loss": [0.3], "val_loss": [0.2]})
     (ax,) = fig.axes
-    assert line(ax, "train") == ([1], [0.3])
+    assert line(ax, TRAIN) == ([1], [0.3])
     assert ax.get_xlim() == (0.5, 1.5)
     assert 1 in ax.get_xticks()
     markers = {ln.get_label(): ln.get_marker() for ln in ax.get_lines()}
-    assert markers["train"] == "o" and markers["validation"] == "s"  # one point is visible
+    assert markers[TRAIN] == "o" and markers[VAL] == "s"  # one point is visible
 
 
 def test_without_validation_no_best_epoch() -> None:
     (ax,) = build_learning_curves_figure({"loss": [0.5, 0.3, 0.2]}).axes
-    assert legend(ax) == ["train"]
+    assert legend(ax) == [TRAIN]
     assert not any(str(ln.get_label()).startswith("best") for ln in ax.get_lines())
 
 
 def test_validation_shorter_than_training() -> None:
     (ax,) = build_learning_curves_figure({"loss": [0.5, 0.4, 0.3], "val_loss": [0.6]}).axes
-    assert line(ax, "validation") == ([1], [0.6])
+    assert line(ax, VAL) == ([1], [0.6])
     assert ax.get_xlim() == (0.5, 3.5)
 
 
@@ -127,10 +131,10 @@ def test_infinite_and_overflowing_values_do_not_crash(tmp_path: Path, history: A
 def test_non_finite_values_are_gaps_and_axes_fit_the_finite_ones() -> None:
     history = {"loss": [0.5, INF, 0.2, -INF, 0.3], "val_loss": [0.4, NAN, 1e308, 0.35, 0.36]}
     (ax,) = build_learning_curves_figure(history).axes
-    xs, ys = line(ax, "train")
+    xs, ys = line(ax, TRAIN)
     assert xs == [1, 2, 3, 4, 5]
     assert_same(ys, [0.5, NAN, 0.2, NAN, 0.3])
-    assert_same(line(ax, "validation")[1], [0.4, NAN, NAN, 0.35, 0.36])
+    assert_same(line(ax, VAL)[1], [0.4, NAN, NAN, 0.35, 0.36])
     assert line(ax, "best val: epoch 4 (0.35)") == ([4], [0.35])
     lo, hi = ax.get_ylim()
     assert 0.1 < lo < 0.2 and 0.5 < hi < 0.6
@@ -143,12 +147,12 @@ def test_all_non_finite_metric_still_has_its_panel_with_a_note() -> None:
     fig = build_learning_curves_figure(history)
     loss, acc = panels(fig)["Loss"], panels(fig)["Accuracy"]
     assert texts(loss) == ["no finite values"]
-    assert legend(loss) == ["train (no finite values)", "validation (no finite values)"]
+    assert legend(loss) == [f"{TRAIN} (no finite values)", f"{VAL} (no finite values)"]
     assert loss.get_ylim() == (0.0, 1.0)
     assert loss.get_xlabel() == "epoch (6 non-finite values not drawn)"
-    assert_same(line(loss, "train (no finite values)")[1], [NAN] * 3)
+    assert_same(line(loss, f"{TRAIN} (no finite values)")[1], [NAN] * 3)
     assert texts(acc) == [] and acc.get_xlabel() == "epoch"
-    assert line(acc, "train") == ([1, 2, 3], [0.5, 0.6, 0.7])
+    assert line(acc, TRAIN) == ([1, 2, 3], [0.5, 0.6, 0.7])
 
 
 def test_one_non_finite_value_note_is_singular() -> None:
@@ -162,7 +166,7 @@ def test_empty_history_says_so(history: Any) -> None:
     (ax,) = fig.axes
     assert not ax.axison
     assert texts(ax) == ["no training history recorded"]
-    assert fig.get_suptitle() == "run"
+    assert fig.get_suptitle() == "Learning curves — run"
 
 
 def test_long_metric_name_is_shortened() -> None:

@@ -41,6 +41,7 @@ def test_grid_shows_the_first_max_images_in_order() -> None:
     for k, img in enumerate(shown_images(fig)):
         np.testing.assert_array_equal(img, images[k])
     assert fig.axes[0].images[0].get_clim() == (0.0, 255.0)
+    assert fig.axes[0].images[0].get_cmap().name == "gray"  # white ink on black, as MNIST
     # a 6 x 6 grid: six columns, six rows
     assert len({round(ax.get_position().x0, 6) for ax in fig.axes}) == 6
     assert len({round(ax.get_position().y0, 6) for ax in fig.axes}) == 6

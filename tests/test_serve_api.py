@@ -7,6 +7,7 @@ a 4xx with ``{"error": "one line"}``, and a good request is answered right after
 
 from __future__ import annotations
 
+import base64
 import html.parser
 import io
 import json
@@ -588,3 +589,143 @@ def test_missing_packages_name_the_install(monkeypatch: pytest.MonkeyPatch, tmp_
     assert_user_error(
         result, "no_such_module_for_serve not installed", "pip install 'mnistctl[serve]'"
     )
+
+
+# --- why: /api/explain -------------------------------------------------------------------------
+
+
+def explain_ok(client: TestClient, body: bytes, query: str = "") -> dict[str, Any]:
+    response = client.post(f"/api/explain{query}", content=body, headers=PNG)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_explain_is_predict_plus_why(client: TestClient, served: ServedModel) -> None:
+    predicted = predict_ok(client, png_bytes(3), "?digit=1")
+    answer = explain_ok(client, png_bytes(3), "?digit=1")
+    assert answer["label"] == predicted["label"] and answer["class"] == predicted["class"]
+    np.testing.assert_allclose(answer["probabilities"], predicted["probabilities"], atol=1e-6)
+    assert answer["digit"] == predicted["digit"]
+    # the maps: every method, at the Input's height and width, finite, >= 0, not all zero
+    assert list(answer["maps"]) == ["gradcam", "saliency", "occlusion"]
+    for method, rows in answer["maps"].items():
+        arr = np.asarray(rows, dtype=np.float64)
+        assert arr.shape == (28, 28) and np.isfinite(arr).all() and arr.min() >= 0, method
+        assert arr.max() > 0, method
+    assert served.explaining is not None
+    assert answer["reasons"] == {} and answer["layer"] == served.explaining.explainer.layer
+    assert answer["layer"] in ("conv", "pool")  # Grad-CAM's default: the last spatial layer
+    # the maps are the explain engine's for the same prepared input
+    (expected,) = served.explaining.explainer.explain(np.asarray(answer["digit"]))
+    for method, rows in answer["maps"].items():
+        np.testing.assert_allclose(rows, np.asarray(expected.maps[method]), atol=1e-4)
+    # each shown layer's activations as tiles: a byte per pixel of each tile
+    assert [layer["name"] for layer in answer["layers"]] == ["conv", "pool", "output_tensor"]
+    for layer in answer["layers"]:
+        rows_, cols = layer["tile"]
+        pixels = base64.b64decode(layer["pixels"])
+        assert len(pixels) == layer["count"] * rows_ * cols, layer["name"]
+        lo, hi = layer["range"]
+        assert lo <= 0 <= hi or lo <= hi
+    conv, _, out = answer["layers"]
+    assert (
+        conv["shape"] == [26, 26, 8] and conv["count"] == 8 and conv["channels"] == list(range(8))
+    )
+    assert out["shape"] == [10] and out["tile"] == [1, 10] and out["channels"] is None
+    # the output layer's tile is the probabilities, on the layer's own scale
+    shown = np.frombuffer(base64.b64decode(out["pixels"]), np.uint8)
+    expected_bytes = np.rint(np.asarray(answer["probabilities"]) / out["range"][1] * 255)
+    np.testing.assert_allclose(shown, expected_bytes, atol=2)
+
+
+def test_explain_some_methods_in_the_order_asked(client: TestClient) -> None:
+    answer = explain_ok(client, png_bytes(5), "?methods=occlusion,gradcam")
+    assert list(answer["maps"]) == ["occlusion", "gradcam"] and "digit" not in answer
+    assert list(explain_ok(client, png_bytes(5), "?methods=saliency")["maps"]) == ["saliency"]
+
+
+EXPLAIN_BAD: dict[str, tuple[Callable[[TestClient], Any], int, tuple[str, ...]]] = {
+    "unknown method": (
+        lambda c: c.post("/api/explain?methods=gradcam,lime", content=png_bytes(0), headers=PNG),
+        422,
+        ("unknown explanation method 'lime'", "gradcam, saliency, occlusion"),
+    ),
+    "empty methods": (
+        lambda c: c.post("/api/explain?methods=", content=png_bytes(0), headers=PNG),
+        422,
+        ("unknown explanation method",),
+    ),
+    "bad digit": (
+        lambda c: c.post("/api/explain?digit=2", content=png_bytes(0), headers=PNG),
+        422,
+        ("invalid query parameter 'digit'",),
+    ),
+    "not an image": (
+        lambda c: c.post("/api/explain", content=b"hello", headers=PNG),
+        400,
+        ("not an image file",),
+    ),
+    "empty body": (lambda c: c.post("/api/explain", content=b"", headers=PNG), 400, ("empty",)),
+    "no content type": (
+        lambda c: c.post("/api/explain", content=png_bytes(0)),
+        415,
+        ("not declared as an image",),
+    ),
+    "blank picture": (
+        lambda c: c.post(
+            "/api/explain", content=image_bytes(Image.new("L", (28, 28), 0)), headers=PNG
+        ),
+        422,
+        ("no digit found",),
+    ),
+    "too many pixels": (
+        lambda c: c.post("/api/explain", content=png_header_only(6000, 5000), headers=PNG),
+        413,
+        ("too large",),
+    ),
+    "GET explain": (lambda c: c.get("/api/explain"), 405, ("method not allowed", "POST")),
+    "PUT explain": (
+        lambda c: c.put("/api/explain", content=png_bytes(0), headers=PNG),
+        405,
+        ("method not allowed",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(EXPLAIN_BAD))
+def test_bad_explain_requests_are_4xx_and_serving_goes_on(client: TestClient, case: str) -> None:
+    send, status, fragments = EXPLAIN_BAD[case]
+    assert_refused(send(client), status, *fragments)
+    assert explain_ok(client, png_bytes(1), "?methods=gradcam")["label"] in range(10)
+
+
+def test_a_model_without_explanations_says_so(served: ServedModel) -> None:
+    with TestClient(create_app(Counting(served), prepare_workers=1)) as client:
+        response = client.post("/api/explain", content=png_bytes(0), headers=PNG)
+        assert_refused(response, 404, "does not explain its answers")
+        assert predict_ok(client, png_bytes(0))["label"] in range(10)
+
+
+def test_a_dense_model_has_no_grad_cam_and_says_why(tmp_path: Path) -> None:
+    from helpers import TINY_SPEC, trained_run
+
+    run = trained_run(tmp_path, TINY_SPEC, "tiny.yaml", n_train=200)
+    with TestClient(create_app(load_served(open_run(run, None)), prepare_workers=1)) as client:
+        answer = explain_ok(client, png_bytes(0))
+    assert answer["maps"]["gradcam"] is None and "convolution" in answer["reasons"]["gradcam"]
+    assert np.asarray(answer["maps"]["occlusion"]).shape == (28, 28)
+    assert [layer["name"] for layer in answer["layers"]] == ["hidden", "output_tensor"]
+    assert answer["layers"][0]["tile"] == [8, 8]  # 64 units, near square
+
+
+def test_vector_tiles() -> None:
+    from mnistctl.serve.explaining import layer_tiles, vector_tile
+
+    assert vector_tile(10) == (1, 10) and vector_tile(32) == (1, 32)
+    assert vector_tile(128) == (11, 12) and vector_tile(1) == (1, 1)
+    layer = layer_tiles("h", "h", np.array([-1.0, 0.0, 1.0, np.nan]))
+    assert layer["range"] == [-1.0, 1.0] and layer["tile"] == [1, 4]
+    assert list(base64.b64decode(layer["pixels"])) == [0, 128, 255, 128]  # NaN shown as 0
+    flat = layer_tiles("z", "z", np.zeros((2, 2, 3)))  # all zero: a blank tile, no division
+    assert flat["range"] == [0.0, 0.0] and set(base64.b64decode(flat["pixels"])) == {0}

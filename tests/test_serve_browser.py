@@ -3,11 +3,13 @@
 The real server runs as a subprocess (``tests/serving.py``) with a small trained CNN; Debian's
 ``chromium``, driven by Playwright (no browser download), opens the page, draws digits with real
 mouse and touch input on ``canvas#pad``, drops and chooses image files, and uses the keyboard.
-Each answer the page shows is checked against ``/api/predict`` for the very same bytes.
+Each answer the page shows is checked against ``/api/predict`` for the very same bytes, and
+the explain panel against ``/api/explain``.
 
 Skipped only when Chromium is not installed (CI installs Debian's ``chromium``). To look at the
 page: every test saves a screenshot in its temporary folder; ``MNISTCTL_SCREENSHOT=PATH`` also
-saves the drawing test's screenshot there (that is how ``docs/serve.png`` is made), and
+saves the drawing test's screenshot there (that is how ``docs/serve.png`` is made),
+``MNISTCTL_EXPLAIN_SCREENSHOT=PATH`` the explain panel's (``docs/serve-explain.png``), and
 ``MNISTCTL_SERVE_RUN=RUN`` serves that run instead of training a small one.
 """
 
@@ -454,3 +456,100 @@ def test_a_file_that_is_not_an_image_is_refused_politely(visit: Visit, tmp_path:
     draw_with_mouse(page, SEVEN)
     shown = wait_for_answer(page, 0)
     assert_shows(shown, visit.server.predict(data_url_bytes(shown["lastImage"])))
+
+
+# --- why: the explain panel ------------------------------------------------------------------
+
+# What the explain panel shows, read in one go.
+READ_WHY = """() => ({
+  explanations: Number(document.querySelector('#why').dataset.explanations),
+  maps: [...document.querySelectorAll('#maps figure')].map(f => {
+    const c = f.querySelector('canvas');
+    return {method: f.dataset.method, caption: f.querySelector('figcaption').textContent,
+            width: c ? c.width : null, height: c ? c.height : null,
+            label: c ? c.getAttribute('aria-label') : null};
+  }),
+  layers: [...document.querySelectorAll('#layers .layer')].map(b => ({
+    name: b.dataset.layer, title: b.querySelector('.layer-name').textContent,
+    tiles: b.querySelectorAll('canvas').length,
+    sizes: [...b.querySelectorAll('canvas')].map(c => [c.width, c.height]),
+  })),
+  status: document.querySelector('#why-status').textContent.trim(),
+  last: window.lastExplanation ?? null,
+})"""
+
+
+def explanations(page: Page) -> int:
+    return int(page.evaluate("() => Number(document.querySelector('#why').dataset.explanations)"))
+
+
+def wait_for_why(page: Page, before: int) -> dict[str, Any]:
+    """Wait until the page has shown one more explanation than ``before``; what it shows."""
+    page.wait_for_function(
+        "n => Number(document.querySelector('#why').dataset.explanations) > n",
+        arg=before,
+        timeout=WAIT_MS,
+    )
+    return dict(page.evaluate(READ_WHY))
+
+
+def test_the_explain_panel_follows_each_stroke(visit: Visit, tmp_path: Path) -> None:
+    page, server = visit.page, visit.server
+    status, info = server.get_json("/api/info")
+    assert status == 200, info
+    height, width = info["input_shape"][:2]
+    assert page.evaluate(READ_WHY)["maps"] == []  # nothing before a drawing
+    draw_with_mouse(page, SEVEN)
+    shown = wait_for_answer(page, 0)  # the guesses first
+    why = wait_for_why(page, 0)
+    image = data_url_bytes(shown["lastImage"])
+    status, api = server.post("/api/explain?digit=1", image, "image/png")
+    assert status == 200, api
+    # the maps over the picture: one image per method, at the Input's size, not blank
+    assert [m["method"] for m in why["maps"]] == ["gradcam", "saliency", "occlusion"]
+    assert [m["caption"] for m in why["maps"]] == ["Grad-CAM", "Saliency", "Occlusion"]
+    assert all((m["width"], m["height"]) == (width, height) for m in why["maps"]), why["maps"]
+    assert all(m["label"] for m in why["maps"])  # a screen reader can name each
+    for k in range(1, 4):
+        assert_not_blank(page, f"#maps figure:nth-child({k}) canvas")
+    # each layer's activations as tiles: the API's layers, its tile count each
+    assert [b["name"] for b in why["layers"]] == [layer["name"] for layer in api["layers"]]
+    for block, layer in zip(why["layers"], api["layers"], strict=True):
+        assert block["tiles"] == layer["count"], block
+        assert all(size == layer["tile"][::-1] for size in block["sizes"]), block
+        assert layer["label"] in block["title"], block
+    # the page's answer is the API's for the same bytes: same guess, same maps
+    last = why["last"]
+    assert last["label"] == api["label"] == shown["lastPrediction"]["label"]
+    for method, rows in api["maps"].items():
+        np.testing.assert_allclose(last["maps"][method], rows, atol=1e-4)
+    assert str(api["label"]) in why["status"], why["status"]
+    # a second stroke: the guesses and then the panel follow it
+    draw_with_mouse(page, [(0.35, 0.52), (0.65, 0.52)])
+    wait_for_answer(page, 1)
+    why = wait_for_why(page, 1)
+    assert why["explanations"] == 2 and len(why["maps"]) == 3
+    # clearing empties the panel
+    page.locator("button#clear").click()
+    assert page.evaluate(READ_WHY)["maps"] == [] and page.evaluate(READ_WHY)["layers"] == []
+    draw_with_mouse(page, SEVEN)
+    wait_for_answer(page, 2)
+    wait_for_why(page, 2)
+    page.screenshot(path=str(tmp_path / "why.png"), full_page=True)
+    target = os.environ.get("MNISTCTL_EXPLAIN_SCREENSHOT")
+    if target:  # the whole page with its explain panel (docs/serve-explain.png)
+        page.screenshot(path=target, full_page=True)
+
+
+def test_the_guesses_never_wait_for_the_explanation(visit: Visit) -> None:
+    """Strokes in quick succession: each gets its guesses; only the newest picture's
+    explanation is shown (older ones are cancelled or dropped)."""
+    page = visit.page
+    for k, stroke in enumerate([ONE, SEVEN, [(0.3, 0.6), (0.7, 0.6)]]):
+        draw_with_mouse(page, stroke)
+        wait_for_answer(page, k)
+    why = wait_for_why(page, 0)
+    page.wait_for_timeout(300)  # no late explanation of an older picture replaces it
+    now = dict(page.evaluate(READ_WHY))
+    assert now["last"]["label"] == read(page)["lastPrediction"]["label"]
+    assert now["explanations"] >= why["explanations"] >= 1

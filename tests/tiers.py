@@ -47,7 +47,9 @@ SLOW_NAMES = frozenset(
 SLOW_ATTRIBUTES = frozenset({"mnistctl.train", "mnistctl.resume"})
 """``module.name`` uses that make a test slow (the Python API's training)."""
 
-SLOW_COMMANDS = frozenset({"train", "tune", "evaluate", "plot", "predict", "export", "serve"})
+SLOW_COMMANDS = frozenset(
+    {"train", "tune", "evaluate", "plot", "predict", "explain", "export", "serve"}
+)
 """CLI commands that train or load a model; run through ``cli(...)`` they make a test slow."""
 
 PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn"})

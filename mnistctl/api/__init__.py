@@ -12,6 +12,7 @@
     run.plot()                          # the run's pictures, as PNG paths
     run.export("onnx")                  # checked in onnxruntime; .check.max_abs_diff, .artifact
     mnistctl.open_run("specs/cnn.yaml") # a spec's latest run (or give a run directory)
+    run.explain(test=4)                 # where it looked: .entries[i].explanation.maps
     group = mnistctl.train(spec, seeds=[0, 1, 2])  # a RunGroup: .mean(), .sd(), its runs
     mnistctl.report([run, "runs/dnn"]) # one HTML page of runs, to hand in (no TensorFlow)
 

@@ -67,7 +67,9 @@ def _user_errors(fn: Callable[P, R]) -> Callable[P, R]:
 # last``, ``mnistctl train --resume RUN``). Every API call's errors pass through
 # ``_user_errors``, so they are reworded here, once: what to type in Python instead.
 
-_OPTIONS = ("data", "runs-dir", "checkpoint", "output", "format", "check-samples")
+_OPTIONS = (
+    "data", "runs-dir", "checkpoint", "output", "format", "check-samples", "test", "layer", "method"
+)  # fmt: skip
 """The CLI options that are arguments of the API's calls, of the same name (``-`` as ``_``)."""
 _VALUES = ("best", "last", "saved_model", "onnx", "litert")
 """Their values that errors name (a placeholder such as ``PATH`` stays as it is)."""
@@ -98,7 +100,7 @@ _CLI_WORDS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         lambda m: f"overrides=[{json.dumps(m[1], ensure_ascii=False)}]",
     ),
     (  # --checkpoint last -> checkpoint="last"; --data PATH -> data=PATH; --output -> output
-        re.compile(rf"--({'|'.join(_OPTIONS)})(?![\w-])(?: ({'|'.join(_VALUES)}|[A-Z]+)\b)?"),
+        re.compile(rf"--({'|'.join(_OPTIONS)})(?![\w-])(?: ({'|'.join(_VALUES)}|[A-Z]+|\d+)\b)?"),
         lambda m: m[1].replace("-", "_") + _value(m[2]),
     ),
 ]

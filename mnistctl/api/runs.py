@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
@@ -10,13 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.api.specs import Spec, api_spec
-from mnistctl.errors import UserErrors
+from mnistctl.errors import Location, UserError, UserErrors
 from mnistctl.spec import Spec as SpecLanguageSpec
 from mnistctl.spec import load_spec as _load_spec
 
 if TYPE_CHECKING:
     from mnistctl.api.groups import RunGroup
     from mnistctl.commands.evaluate import EvaluateResult
+    from mnistctl.commands.explain import ExplainResult
     from mnistctl.commands.export import ExportResult
     from mnistctl.commands.predict import PredictResult
     from mnistctl.commands.train import TrainResult
@@ -322,8 +324,9 @@ class Run:
 
     @_user_errors
     def plot(self, data: PathArg | None = None, *, checkpoint: CheckpointArg = None) -> list[Path]:
-        """Learning curves, confusion matrix, misclassified digits and the model graph as PNG
-        files in ``RUN/plots/``, as ``mnistctl plot``; returns their paths (show one in Jupyter
+        """Learning curves, confusion matrix, misclassified digits, the model graph, the first
+        convolution's filters, feature maps and a PCA of the last hidden layer as PNG files in
+        ``RUN/plots/``, as ``mnistctl plot``; returns their paths (show one in Jupyter
         with ``IPython.display.Image(path)``). ``checkpoint``: the model of the confusion
         matrix and the digits (``CheckpointArg``; for the model the run does not end with they
         are ``confusion_matrix-best.png``, ...)."""
@@ -334,6 +337,43 @@ class Run:
                 self._run_dir, data=_data_path(data), runs_dir=None, checkpoint=checkpoint
             )
             return list(result.files)
+
+    @_user_errors
+    def explain(
+        self,
+        images: PathArg | Sequence[PathArg] = (),
+        *,
+        test: int | None = None,
+        method: Literal["gradcam", "saliency", "occlusion", "all"] = "all",
+        layer: str | None = None,
+        output: PathArg | None = None,
+        checkpoint: CheckpointArg = None,
+        data: PathArg | None = None,
+        draw: bool = True,
+    ) -> ExplainResult:
+        """Where the network looked, as ``mnistctl explain``: image files (prepared as
+        ``predict`` prepares them) and the first ``test`` test pictures, each with its
+        prediction and maps (``.entries[i].explanation.maps``: method -> (H, W) float32
+        array, >= 0, or None with ``.reasons``); ``to_json()`` is the ``--json`` list.
+        ``layer``: Grad-CAM's convolutional layer (default: the last still spatial).
+        ``draw``: one PNG per picture in ``output`` (default ``RUN/explain/``)."""
+        paths = [images] if isinstance(images, str | os.PathLike) else list(images)
+        for index, item in enumerate(paths):
+            if not isinstance(item, str | os.PathLike):
+                raise UserError(
+                    "not an image file",
+                    Location(f"images[{index}]"),
+                    expected="an image file path",
+                    received=type(item).__name__,
+                )
+        with _tensorflow():
+            from mnistctl.commands.explain import explain_run
+
+            return explain_run(
+                self._run_dir, [Path(p) for p in paths], test, method, layer,
+                Path(output) if output is not None else None, checkpoint, _data_path(data),
+                None, draw=draw,
+            )  # fmt: skip
 
     @_user_errors
     def export(

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "tune_command",
     "run_commands",
     "report_command",
+    "explain_command",
     "export_command",
     "serve_command",
 )

@@ -59,7 +59,9 @@ def plot(
     checkpoint: CheckpointOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Learning curves, confusion matrix, misclassified digits and the model graph as PNGs."""
+    """Learning curves, confusion matrix, misclassified digits, the model graph, and inside the
+    network: the first convolution's filters, feature maps, a PCA of the last hidden layer
+    (PNGs)."""
 
     def body() -> None:
         with heavy_imports():

@@ -1,5 +1,7 @@
-"""PNG plots for a run: learning curves, confusion matrix, misclassified digits, model graph;
-and the learning curves of several runs overlaid (``compare``).
+"""PNG plots for a run: learning curves, confusion matrix, misclassified digits, model graph,
+and inside the network the first convolution's filters, feature maps and a PCA projection; and
+the learning curves of several runs overlaid (``compare``). One drawing convention for all:
+``style.py``.
 
 Every ``plot_*`` function takes plain data (lists, dicts, NumPy arrays; never Keras objects)
 and returns the path of the PNG it wrote; its ``build_*_figure`` twin returns the
@@ -25,16 +27,25 @@ if TYPE_CHECKING:
     from mnistctl.plots.confusion import build_confusion_matrix_figure, plot_confusion_matrix
     from mnistctl.plots.curves import build_learning_curves_figure, plot_learning_curves
     from mnistctl.plots.digits import build_misclassified_figure, plot_misclassified
+    from mnistctl.plots.embedding import build_embedding_figure, plot_embedding
+    from mnistctl.plots.featuremaps import build_feature_maps_figure, plot_feature_maps
+    from mnistctl.plots.filters import build_filters_figure, plot_filters
     from mnistctl.plots.graph_draw import build_model_graph_figure, plot_model_graph
 
 __all__ = [
     "build_compare_figure",
     "build_confusion_matrix_figure",
+    "build_embedding_figure",
+    "build_feature_maps_figure",
+    "build_filters_figure",
     "build_learning_curves_figure",
     "build_misclassified_figure",
     "build_model_graph_figure",
     "plot_compare",
     "plot_confusion_matrix",
+    "plot_embedding",
+    "plot_feature_maps",
+    "plot_filters",
     "plot_learning_curves",
     "plot_misclassified",
     "plot_model_graph",
@@ -49,6 +60,12 @@ _MODULES = {
     "plot_learning_curves": "curves",
     "build_misclassified_figure": "digits",
     "plot_misclassified": "digits",
+    "build_embedding_figure": "embedding",
+    "plot_embedding": "embedding",
+    "build_feature_maps_figure": "featuremaps",
+    "plot_feature_maps": "featuremaps",
+    "build_filters_figure": "filters",
+    "plot_filters": "filters",
     "build_model_graph_figure": "graph_draw",
     "plot_model_graph": "graph_draw",
 }

@@ -1,4 +1,5 @@
-"""Learning curves: one panel per metric, training and validation values per epoch."""
+"""Learning curves: one panel per metric, training and validation values per epoch, drawn as
+``style.py`` says (validation solid, train dashed, a legend saying so, a title)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mnistctl.plots.common import (
     new_figure,
     save_figure,
 )
+from mnistctl.plots.style import TRAIN_LABEL, TRAIN_LINE, VAL_LABEL, VAL_LINE
 from mnistctl.spec.options import lower_is_better
 
 Values = npt.NDArray[np.float64]
@@ -31,6 +33,7 @@ _ACRONYMS = {"mae", "mse", "rmse", "mape", "msle", "auc", "lr"}
 PLOT_LIMIT = 1e300
 NO_FINITE_VALUES = "no finite values"
 MAX_TITLE = 40  # characters of a metric name over its panel
+HEADING = "Learning curves"
 
 
 def pretty_metric(metric: str) -> str:
@@ -65,20 +68,20 @@ def build_learning_curves_figure(history: Mapping[str, Sequence[float]], title: 
     """The figure of :func:`plot_learning_curves`, not saved."""
     series = {str(k): plottable(v) for k, v in history.items()}
     bases = metric_bases(series)
+    heading = f"{HEADING} — {title}" if title else HEADING
     if not bases:
-        return message_figure("no training history recorded", title)
+        return message_figure("no training history recorded", heading)
     n = len(bases)
     ncols = min(n, 3)
     nrows = math.ceil(n / ncols)
-    fig = new_figure(4.6 * ncols + 0.4, 3.5 * nrows + (0.4 if title else 0.0))
+    fig = new_figure(4.6 * ncols + 0.4, 3.5 * nrows + 0.4)
     n_epochs = max(len(v) for v in series.values())
     empty = np.empty(0)
     for i, base in enumerate(bases):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         train, val = series.get(base, empty), series.get(f"val_{base}", empty)
         _draw_panel(ax, base, train, val, n_epochs)
-    if title:
-        fig.suptitle(title, fontsize=13)
+    fig.suptitle(heading, fontsize=13)
     return fig
 
 
@@ -87,6 +90,8 @@ def plot_learning_curves(
 ) -> Path:
     """One panel per metric (loss first), training and validation curves per epoch.
 
+    The figure's title is ``Learning curves — {title}`` (``Learning curves`` without one);
+    validation is solid, train dashed, and the legend says so (``style.py``).
     ``history`` is Keras' ``History.history``: ``{"loss": [...], "val_loss": [...], ...}``;
     ``val_*`` keys are optional. The x axis is the epoch, starting at 1, with integer ticks;
     every point has a marker so a 1-epoch run is visible. On panels with validation data the
@@ -101,9 +106,9 @@ def _draw_panel(ax: Any, base: str, train: Values, val: Values, n_epochs: int) -
     finite = np.isfinite(np.concatenate([train, val]))
     as_percent = _is_percent(base, np.concatenate([train, val]))
     if train.size:
-        _draw_series(ax, train, "train", marker="o", ls="-", color=TRAIN)
+        _draw_series(ax, train, TRAIN_LABEL, marker="o", ls=TRAIN_LINE, color=TRAIN)
     if val.size:
-        _draw_series(ax, val, "validation", marker="s", ls="--", color=VAL)
+        _draw_series(ax, val, VAL_LABEL, marker="s", ls=VAL_LINE, color=VAL)
         _mark_best(ax, base, val, as_percent)
     finish_epoch_axes(
         ax, base, n_epochs, int(finite.size - finite.sum()), bool(finite.any()), as_percent

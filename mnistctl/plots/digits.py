@@ -1,4 +1,5 @@
-"""The misclassified digits grid: each image titled with its true and predicted class."""
+"""The misclassified digits grid: each image titled with its true and predicted class, drawn
+as MNIST stores it and the served page shows it (``style.py``: white ink on black)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from mnistctl.plots.common import (
     save_figure,
     text_width_in,
 )
+from mnistctl.plots.style import PICTURE_CMAP
 
 MAX_LABEL = 14  # characters of a class name in a caption
 ONE_LINE = 24  # characters of a caption on one line (more: two lines)
@@ -162,7 +164,7 @@ def _draw_grid(imgs: npt.NDArray[np.float64], captions: Sequence[str], heading: 
         if imgs.ndim == 4:  # RGB: as it is
             ax.imshow(np.clip(imgs[k] / vmax, 0.0, 1.0), interpolation="nearest")
         else:
-            ax.imshow(imgs[k], cmap="gray_r", vmin=0.0, vmax=vmax, interpolation="nearest")
+            ax.imshow(imgs[k], cmap=PICTURE_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
         ax.set_title(text, fontsize=9, color=TEXT, pad=4)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -1,4 +1,8 @@
-"""Drawing the model graph: boxes (name, type, output shape, parameters) joined by arrows."""
+"""Drawing the model graph: boxes (name, type, output shape, parameters) joined by arrows.
+
+A layer given with its ``args`` (the spec's, defaults filled in) says on its type line what the
+lesson is about: its activation (``Dense · sigmoid``), and a convolution's kernel size and
+strides or a pooling layer's pool size (``Conv2D · 3×3, stride 2 · relu``)."""
 
 from __future__ import annotations
 
@@ -76,11 +80,47 @@ def param_count(layer: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _pair(value: Any) -> tuple[int, int] | None:
+    """An ``int`` or a pair of ints (a window or a step) as a pair; None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    if (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return int(value[0]), int(value[1])
+    return None
+
+
+def layer_details(layer_type: str, args: Mapping[str, Any]) -> list[str]:
+    """What a box says after its type: a window (``3×3``, a convolution's kernel or a pooling
+    layer's pool), a step other than the window's own (``stride 2``), and the activation of
+    a layer that has one (``linear`` when it is none)."""
+    parts: list[str] = []
+    window = _pair(args.get("kernel_size", args.get("pool_size")))
+    if window is not None and not layer_type.startswith("Global"):
+        text = f"{window[0]}×{window[1]}"
+        step = _pair(args.get("strides"))
+        default_step = (1, 1) if "kernel_size" in args else window
+        if step is not None and step != default_step:
+            text += f", stride {step[0]}" if step[0] == step[1] else f", stride {step[0]}×{step[1]}"
+        parts.append(text)
+    if "activation" in args:
+        activation = args["activation"]
+        parts.append(str(activation) if isinstance(activation, str) and activation else "linear")
+    return parts
+
+
 def box_lines(node: Node) -> tuple[str, str, str]:
-    """The three lines of a box: name, type, and output shape · parameters."""
+    """The three lines of a box: name, type (with its details), and output shape · parameters."""
     layer = node.layer
     name = str(layer.get("name", node.key))
     kind = str(layer.get("type", "")) or "?"
+    args = layer.get("args")
+    if isinstance(args, Mapping):
+        kind = "  ·  ".join([kind, *layer_details(kind, args)])
     parts = []
     shape = format_shape(layer.get("output_shape"))
     if shape:
@@ -88,7 +128,7 @@ def box_lines(node: Node) -> tuple[str, str, str]:
     count = param_count(layer)
     if count is not None and node.kind != "input":
         parts.append(f"{count:,} param" + ("" if count == 1 else "s"))
-    return ellipsize(name, 34), ellipsize(kind, 34), ellipsize("  ·  ".join(parts), 44)
+    return ellipsize(name, 34), ellipsize(kind, 44), ellipsize("  ·  ".join(parts), 44)
 
 
 def heading_text(real: Sequence[Node], title: str) -> str:
@@ -178,8 +218,9 @@ def plot_model_graph(layers: Sequence[Mapping[str, Any]], out: Path, title: str 
     """Draw the model as boxes (name, type, output shape, parameters) joined by arrows.
 
     ``layers`` is in topological order, each ``{"name", "type", "output_shape", "params",
-    "inputs"}`` where ``inputs`` names earlier layers (an input name that is not itself a
-    listed layer, such as Keras' input tensor, is drawn as a dashed input box).
+    "inputs"}`` and optionally ``"args"`` (the layer's arguments: see the module), where
+    ``inputs`` names earlier layers (an input name that is not itself a listed layer, such as
+    Keras' input tensor, is drawn as a dashed input box).
 
     We draw the graph ourselves rather than with ``keras.utils.plot_model``: that needs
     Graphviz (pydot and the ``dot`` binary) and TensorFlow, while this needs only matplotlib,

@@ -4,7 +4,9 @@
 ``POST /api/predict`` reads the body within the limits (``limits.py``), has the picture
 prepared by a worker process exactly as ``mnistctl predict`` prepares it (``workers.py``), then
 hands the 28x28 input to the batcher, which runs it through the model with whatever else
-arrived with it.
+arrived with it. ``POST /api/explain`` answers the same, and adds why (``explaining.py``): the
+maps and each layer's activations, computed in threads beside the event loop (the two slower
+maps at once), never in the batcher's way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from mnistctl import jsondata
 from mnistctl.errors import Location, UserError, visible
 from mnistctl.serve.batcher import BATCH_WAIT_S, MAX_BATCH, Batcher
+from mnistctl.serve.explaining import METHODS
 from mnistctl.serve.forms import form_file, is_form
 from mnistctl.serve.limits import (
     SOURCE,
@@ -50,7 +53,9 @@ from mnistctl.serve.workers import (
 )
 
 GET = ["GET", "HEAD"]  # every page answers HEAD as GET, without the body
-ROUTES = "GET /, GET /api/info, GET /healthz, POST /api/predict or GET /static/..."
+ROUTES = (
+    "GET /, GET /api/info, GET /healthz, POST /api/predict, POST /api/explain or GET /static/..."
+)
 # Nothing the page uses comes from elsewhere; the browser is told to refuse anything that does.
 SECURITY_HEADERS = [
     (
@@ -110,6 +115,7 @@ def create_app(
     app.mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")
     _add_pages(app, page, info)
     _add_predict(app, limits, preparers, batcher, model.info.class_names)
+    _add_explain(app, limits, preparers, batcher, model)
     _add_error_answers(app)
     return app
 
@@ -162,40 +168,108 @@ def _add_predict(
     async def api_predict(request: Request) -> Response:
         # A plain Starlette endpoint: FastAPI's parameter machinery would cost more than the
         # model call of a small network.
-        headers = request.headers
-        content_type = headers.get("content-type")
-        body = await receive_body(
-            content_type, headers.get("content-length"), request.stream(), limits.body_bytes
-        )
-        if content_type and is_form(content_type):  # an HTML form: the picture is its file
-            body = form_file(content_type, body)
         digit = want_digit(request.query_params.get("digit"))
-        with batcher.expecting() as slot:
-            try:
-                x = await preparers.prepare(body, limits.decode_s)
-            except UserError as err:
-                raise RequestError(status_of(err), err) from None
-            except PrepareTimeout:
-                raise decode_timeout(limits.decode_s) from None
-            except NoWorker:
-                raise busy(limits.decode_s) from None
-            except WorkerLost as lost:
-                raise preparation_lost(lost.exitcode) from None
-            future = slot.submit(x)
-        row = await asyncio.wrap_future(future)
-        # finite numbers go straight to JSON; a diverged model's NaN becomes null (jsondata)
-        probabilities = row.tolist() if np.isfinite(row).all() else jsondata.plain(row)
-        label = int(np.argmax(row))
-        answer: dict[str, Any] = {
-            "label": label,
-            "class": classes[label] if label < len(classes) else str(label),
-            "probabilities": probabilities,
-        }
-        if digit:
-            answer["digit"] = x.tolist()  # the preparation's output: always in 0..1
-        return Response(_dumps(answer), media_type="application/json")
+        x, row = await _predicted(request, limits, preparers, batcher)
+        return Response(_dumps(_answer(x, row, classes, digit)), media_type="application/json")
 
     app.add_route("/api/predict", api_predict, methods=["POST"])
+
+
+async def _predicted(
+    request: Request, limits: Limits, preparers: Preparers, batcher: Batcher
+) -> tuple[npt.NDArray[np.float32], Rows]:
+    """The request's picture, prepared by a worker, and its row of the model's output."""
+    headers = request.headers
+    content_type = headers.get("content-type")
+    body = await receive_body(
+        content_type, headers.get("content-length"), request.stream(), limits.body_bytes
+    )
+    if content_type and is_form(content_type):  # an HTML form: the picture is its file
+        body = form_file(content_type, body)
+    with batcher.expecting() as slot:
+        try:
+            x = await preparers.prepare(body, limits.decode_s)
+        except UserError as err:
+            raise RequestError(status_of(err), err) from None
+        except PrepareTimeout:
+            raise decode_timeout(limits.decode_s) from None
+        except NoWorker:
+            raise busy(limits.decode_s) from None
+        except WorkerLost as lost:
+            raise preparation_lost(lost.exitcode) from None
+        future = slot.submit(x)
+    row = await asyncio.wrap_future(future)
+    return x, row
+
+
+def _answer(
+    x: npt.NDArray[np.float32], row: Rows, classes: Sequence[str], digit: bool
+) -> dict[str, Any]:
+    """Predict's answer: the label, its class and the probabilities (and the prepared input)."""
+    # finite numbers go straight to JSON; a diverged model's NaN becomes null (jsondata)
+    probabilities = row.tolist() if np.isfinite(row).all() else jsondata.plain(row)
+    label = int(np.argmax(row))
+    answer: dict[str, Any] = {
+        "label": label,
+        "class": classes[label] if label < len(classes) else str(label),
+        "probabilities": probabilities,
+    }
+    if digit:
+        answer["digit"] = x.tolist()  # the preparation's output: always in 0..1
+    return answer
+
+
+def want_methods(value: str | None) -> tuple[str, ...]:
+    """The ``methods`` query parameter of ``/api/explain``: names from METHODS, separated by
+    commas; all of them when it is not given."""
+    if value is None:
+        return METHODS
+    names = tuple(dict.fromkeys(v.strip() for v in value.split(",")))
+    if not names or any(n not in METHODS for n in names):
+        bad = next((n for n in names if n not in METHODS), value)
+        raise RequestError(
+            422,
+            UserError(
+                f"unknown explanation method {bad[:40]!r}",
+                Location(file="/api/explain"),
+                expected=f"one or more of {', '.join(METHODS)}, separated by commas",
+                received=repr(value[:60]),
+                hint="e.g. POST /api/explain?methods=gradcam,occlusion",
+            ),
+        )
+    return names
+
+
+def _add_explain(
+    app: FastAPI, limits: Limits, preparers: Preparers, batcher: Batcher, model: Served
+) -> None:
+    """``POST /api/explain``: predict's answer, then the maps and the layers' activations."""
+    explaining = getattr(model, "explaining", None)
+    classes = model.info.class_names
+
+    async def api_explain(request: Request) -> Response:
+        digit = want_digit(request.query_params.get("digit"))
+        methods = want_methods(request.query_params.get("methods"))
+        if explaining is None:
+            where = Location(file="/api/explain")
+            raise RequestError(404, UserError("this server does not explain its answers", where))
+        x, row = await _predicted(request, limits, preparers, batcher)
+        answer = _answer(x, row, classes, digit)
+        # occlusion (many covered copies) in one thread, the others beside it
+        slow = [m for m in methods if m == "occlusion"]
+        fast = [m for m in methods if m != "occlusion"]
+        parts = [asyncio.to_thread(explaining.maps, x, group) for group in (slow, fast) if group]
+        found = await asyncio.gather(asyncio.to_thread(explaining.layers, x), *parts)
+        answer["layers"] = found[0]
+        answer["maps"], answer["reasons"], answer["layer"] = {}, {}, None
+        for part in found[1:]:
+            answer["maps"].update(part["maps"])
+            answer["reasons"].update(part["reasons"])
+            answer["layer"] = answer["layer"] or part["layer"]
+        answer["maps"] = {m: answer["maps"][m] for m in methods}  # in the order asked
+        return Response(_dumps(answer), media_type="application/json")
+
+    app.add_route("/api/explain", api_explain, methods=["POST"])
 
 
 def _dumps(body: Any) -> str:

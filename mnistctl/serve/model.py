@@ -26,6 +26,7 @@ from mnistctl.serve.batcher import MAX_BATCH
 if TYPE_CHECKING:
     from mnistctl.commands.common import OpenRun
     from mnistctl.runs.layout import Checkpoint
+    from mnistctl.serve.explaining import Explaining
 
 Rows = npt.NDArray[np.float64]
 
@@ -65,18 +66,24 @@ class ServeInfo:
 @dataclass(frozen=True)
 class ServedModel:
     """``model(inputs)``: (n, *target dims) float32 pictures in 0..1 -> (n, classes), in
-    one call of the compiled function."""
+    one call of the compiled function; ``explaining``: why, for ``/api/explain``."""
 
     info: ServeInfo
     infer: Callable[[npt.NDArray[np.float32]], Rows]
+    explaining: Explaining | None = None
 
     def __call__(self, digits: npt.NDArray[np.float32]) -> Rows:
         return self.infer(digits)
 
 
-def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
-    """The run's model (loaded safely and checked against its spec), compiled and warmed up."""
+def load_served(
+    opened: OpenRun, *, warm_batch: int = MAX_BATCH, explaining: bool = True
+) -> ServedModel:
+    """The run's model (loaded safely and checked against its spec), compiled and warmed up;
+    with ``explaining``, its explanations too (``explaining.py``), made and warmed up."""
     import tensorflow as tf
+
+    from mnistctl.serve.explaining import Explaining
 
     one_thread_per_call(tf)
     model = opened.load_model()
@@ -108,7 +115,7 @@ def load_served(opened: OpenRun, *, warm_batch: int = MAX_BATCH) -> ServedModel:
         checkpoint=opened.checkpoint,
         target=target,
     )
-    return ServedModel(info, infer)
+    return ServedModel(info, infer, Explaining(model, opened.spec) if explaining else None)
 
 
 def one_thread_per_call(tf: Any) -> bool:

@@ -155,7 +155,13 @@ def render_predict_failures(result: PredictResult, err: Console) -> None:
 
 
 def render_plot(result: PlotResult, out: Console, err: Console) -> None:
-    """The files on ``out``, one a line; which model drew them on ``err``."""
+    """The files on ``out``, one a line; which model drew them, and what was not drawn and
+    why, on ``err``."""
     render_checkpoint(result.checkpoint, err)
     for path in result.files:
         out.print(plain(str(path)), soft_wrap=True)
+    reasons: dict[str, list[str]] = {}
+    for name, why in result.not_drawn.items():
+        reasons.setdefault(why, []).append(name.replace("_", " "))
+    for why, names in reasons.items():  # one line: "not drawn: filters, feature maps (...)"
+        err.print(plain(f"not drawn: {', '.join(names)} ({why})"), soft_wrap=True)

@@ -5,6 +5,11 @@
 // the model saw is drawn enlarged. For tests, after each answer is shown: window.lastPrediction
 // (the parsed answer), window.lastImage (the posted picture as a data URL) and
 // document.body.dataset.predictions (a count); failures count in document.body.dataset.errors.
+//
+// Once the guesses are shown, the same picture goes to /api/explain (never holding the guesses
+// up; a newer stroke cancels it): its maps are drawn over the picture the model saw, each
+// layer's activations as small tiles. For tests: window.lastExplanation and
+// #why's data-explanations (a count).
 "use strict";
 
 (() => {
@@ -23,8 +28,16 @@
   let drawing = null; // the pointer drawing now, and its last point
   let sequence = 0; // answers to older requests than the newest are not shown
 
+  const maps = document.getElementById("maps");
+  const layers = document.getElementById("layers");
+  const why = document.getElementById("why");
+  const whyStatus = document.getElementById("why-status");
+  const METHOD_NAMES = { gradcam: "Grad-CAM", saliency: "Saliency", occlusion: "Occlusion" };
+  let explaining = null; // the AbortController of the explanation on its way
+
   window.lastPrediction = null;
   window.lastImage = null;
+  window.lastExplanation = null;
 
   function say(text, isError = false) {
     statusLine.textContent = text;
@@ -95,6 +108,7 @@
 
   document.getElementById("clear").addEventListener("click", () => {
     sequence += 1; // an answer still on its way is for the old drawing
+    if (explaining) explaining.abort();
     clearPad();
     showNothing();
     say("Cleared. Draw a digit in the black square.");
@@ -147,6 +161,7 @@
 
   async function predict(blob, what) {
     const mine = ++sequence;
+    if (explaining) explaining.abort(); // the picture it explains is an older one
     say(`Reading ${what}…`);
     let answer;
     try {
@@ -172,6 +187,144 @@
     document.body.dataset.predictions = String(Number(document.body.dataset.predictions) + 1);
     const best = answer.probabilities[answer.label];
     say(`The model reads ${what} as ${classNames[answer.label]} (${percent(best)}).`);
+    explain(blob, mine);
+  }
+
+  // --- why: the maps and the layers ------------------------------------------------------------
+
+  async function explain(blob, mine) {
+    if (explaining) explaining.abort();
+    const controller = new AbortController();
+    explaining = controller;
+    whyStatus.textContent = "Looking inside the network…";
+    whyStatus.classList.remove("error");
+    let answer;
+    try {
+      const response = await fetch("/api/explain?digit=1", {
+        method: "POST",
+        headers: { "Content-Type": blob.type || "application/octet-stream" },
+        body: blob,
+        signal: controller.signal,
+      });
+      answer = await response.json();
+      if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+    } catch (error) {
+      if (controller.signal.aborted || mine !== sequence) return; // a newer picture took over
+      whyStatus.textContent = `No explanation: ${error.message}`;
+      whyStatus.classList.add("error");
+      countError();
+      return;
+    }
+    if (mine !== sequence) return;
+    explaining = null;
+    showMaps(answer);
+    showLayers(answer.layers || []);
+    window.lastExplanation = answer;
+    why.dataset.explanations = String(Number(why.dataset.explanations) + 1);
+    const layer = answer.layer ? ` (Grad-CAM at ${answer.layer})` : "";
+    whyStatus.textContent = `Why the model reads ${classNames[answer.label]}${layer}:`;
+  }
+
+  function grey(value) {
+    // one pixel of the prepared picture: a number (grey) or [r, g, b], each 0..1
+    const v = Array.isArray(value) ? (value[0] + value[1] + value[2]) / 3 : value;
+    return Math.round(Math.max(0, Math.min(1, v)) * 255);
+  }
+
+  function overlay(rows, picture) {
+    // the map over the picture: the picture dimmed, the map in red to yellow where it is large
+    const height = rows.length;
+    const width = height ? rows[0].length : 0;
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const c = canvas.getContext("2d");
+    const image = c.createImageData(width, height);
+    const top = Math.max(...rows.map((row) => Math.max(...row))) || 1;
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        const v = Math.max(0, rows[y][x] / top);
+        const base = picture && picture[y] ? 0.55 * grey(picture[y][x]) : 0;
+        const i = 4 * (width * y + x);
+        image.data[i] = Math.round(base + v * (255 - base));
+        image.data[i + 1] = Math.round(base * (1 - v) + 210 * v * v);
+        image.data[i + 2] = Math.round(base * (1 - v));
+        image.data[i + 3] = 255;
+      }
+    }
+    c.putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  function showMaps(answer) {
+    const figures = Object.entries(answer.maps || {}).map(([method, rows]) => {
+      const figure = document.createElement("figure");
+      figure.dataset.method = method;
+      const name = METHOD_NAMES[method] || method;
+      let shown;
+      if (Array.isArray(rows)) {
+        shown = overlay(rows, answer.digit);
+        shown.setAttribute("role", "img");
+        shown.setAttribute("aria-label", `${name}: where the model looked, over the picture`);
+      } else {
+        shown = document.createElement("div");
+        shown.className = "none";
+        shown.textContent = "not for this model";
+        shown.title = (answer.reasons || {})[method] || "";
+      }
+      const caption = document.createElement("figcaption");
+      caption.textContent = name;
+      figure.append(shown, caption);
+      return figure;
+    });
+    maps.replaceChildren(...figures);
+  }
+
+  function tileCanvas(bytes, offset, rows, cols) {
+    const canvas = document.createElement("canvas");
+    canvas.width = cols;
+    canvas.height = rows;
+    const c = canvas.getContext("2d");
+    const image = c.createImageData(cols, rows);
+    for (let k = 0; k < rows * cols; k += 1) {
+      const v = bytes[offset + k];
+      image.data[4 * k] = image.data[4 * k + 1] = image.data[4 * k + 2] = v;
+      image.data[4 * k + 3] = 255;
+    }
+    c.putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  function showLayers(list) {
+    const items = list.map((layer) => {
+      const block = document.createElement("div");
+      block.className = "layer";
+      block.dataset.layer = layer.name;
+      const title = document.createElement("p");
+      title.className = "layer-name";
+      const detail = document.createElement("span");
+      const channels = layer.shape[layer.shape.length - 1];
+      const of = layer.channels ? ` · ${layer.count} of ${channels} maps` : "";
+      detail.textContent = ` ${layer.shape.join("×")}${of}`;
+      title.append(layer.label, detail);
+      const tiles = document.createElement("div");
+      tiles.className = "tiles";
+      tiles.setAttribute("role", "img");
+      tiles.setAttribute("aria-label", `${layer.label}: ${layer.shape.join(" by ")} activations`);
+      const bytes = Uint8Array.from(atob(layer.pixels), (ch) => ch.charCodeAt(0));
+      const [rows, cols] = layer.tile;
+      const cell = layer.channels ? 36 : Math.max(4, Math.min(10, Math.floor(400 / cols)));
+      for (let t = 0; t < layer.count; t += 1) {
+        const canvas = tileCanvas(bytes, t * rows * cols, rows, cols);
+        const scale = layer.channels ? cell / Math.max(rows, cols) : cell;
+        canvas.style.width = `${Math.round(cols * scale)}px`;
+        canvas.style.height = `${Math.round(rows * scale)}px`;
+        tiles.append(canvas);
+      }
+      block.append(title, tiles);
+      return block;
+    });
+    layers.replaceChildren(...items);
   }
 
   // --- showing the answer --------------------------------------------------------------------
@@ -219,6 +372,10 @@
   }
 
   function showNothing() {
+    maps.replaceChildren();
+    layers.replaceChildren();
+    whyStatus.textContent = "Draw a digit: the maps show which pixels mattered for the answer.";
+    whyStatus.classList.remove("error");
     guesses.replaceChildren();
     top.textContent = "–";
     seenCtx.fillStyle = "#000";
