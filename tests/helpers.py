@@ -202,3 +202,47 @@ def within_watchdog(fn: Callable[[], object], seconds: float = WATCHDOG_S) -> ob
     thread.join(seconds)
     assert not thread.is_alive(), f"still running after {seconds} s: it hangs"
     return box[0]
+
+
+# --- own data: pictures of three colours ------------------------------------------------------
+
+COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 40), "red": (220, 30, 30)}
+"""Three classes of small RGB pictures, told apart by their colour: an own-data set in class
+folders that a tiny convnet learns in a few epochs."""
+
+
+def colour_spec(path: Path, epochs: int = 3) -> str:
+    """A small convnet spec on ``COLOURS``'s 12x12 RGB pictures in class folders at ``path``."""
+    return f"""\
+name: colours
+data: {{path: {path}, validation_split: 0.2}}
+model:
+  layers:
+    - {{type: Input, name: picture, shape: [12, 12, 3]}}
+    - {{type: Conv2D, name: conv, filters: 4, kernel_size: 3, activation: relu}}
+    - {{type: Flatten, name: flat}}
+    - {{type: Dense, name: out, units: 3, activation: softmax}}
+compile: {{optimizer: {{type: adam, learning_rate: 0.01}}}}
+train: {{epochs: {epochs}, batch_size: 8, seed: 0}}
+"""
+
+
+def colour_picture(path: Path, colour: tuple[int, int, int], seed: int,
+                   size: tuple[int, int] = (12, 12)) -> Path:  # fmt: skip
+    """A ``size`` (width, height) picture of ``colour`` with a little noise, saved at ``path``."""
+    from PIL import Image
+
+    noise = np.random.default_rng(seed).integers(-20, 20, (size[1], size[0], 3))
+    Image.fromarray(np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def colour_folders(root: Path, train: int, test: int) -> Path:
+    """``root/train/<colour>/`` and ``root/test/<colour>/`` with ``train`` and ``test``
+    pictures of each colour."""
+    for split, n in (("train", train), ("test", test)):
+        for name, colour in COLOURS.items():
+            (root / split / name).mkdir(parents=True)
+            for i in range(n):
+                colour_picture(root / split / name / f"{i:02d}.png", colour, i)
+    return root

@@ -13,7 +13,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import TINY_SPEC, assert_user_error, cli, digit_png, real_arrays, trained_run
+from helpers import (
+    COLOURS,
+    TINY_SPEC,
+    assert_user_error,
+    cli,
+    colour_folders,
+    colour_spec,
+    digit_png,
+    real_arrays,
+    trained_run,
+)
 
 pytestmark = pytest.mark.slow  # every test here trains, or reads a run trained here
 
@@ -204,42 +214,19 @@ def test_an_output_that_is_not_a_softmax_is_refused(tmp_path: Path) -> None:
     assert not (run / "explain").exists()
 
 
-COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 40), "red": (220, 30, 30)}
-RGB_SPEC = """\
-name: colours
-data: {{path: {path}, validation_split: 0.2}}
-model:
-  layers:
-    - {{type: Input, name: picture, shape: [12, 12, 3]}}
-    - {{type: Conv2D, name: conv, filters: 4, kernel_size: 3, activation: relu}}
-    - {{type: Flatten, name: flat}}
-    - {{type: Dense, name: out, units: 3, activation: softmax}}
-compile: {{optimizer: {{type: adam, learning_rate: 0.01}}}}
-train: {{epochs: 3, batch_size: 8, seed: 0}}
-"""
-
-
 def test_rgb_pictures_of_named_classes(tmp_path: Path) -> None:
-    from PIL import Image
-
-    for split, n in (("train", 10), ("test", 3)):
-        for name, colour in COLOURS.items():
-            (tmp_path / "data" / split / name).mkdir(parents=True)
-            for i in range(n):
-                noise = np.random.default_rng(i).integers(-20, 20, (12, 12, 3))
-                pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-                Image.fromarray(pixels).save(tmp_path / "data" / split / name / f"{i}.png")
+    colour_folders(tmp_path / "data", train=10, test=3)
     spec = tmp_path / "colours.yaml"
-    spec.write_text(RGB_SPEC.format(path=tmp_path / "data"))
+    spec.write_text(colour_spec(tmp_path / "data"))
     trained = cli("train", spec, "--runs-dir", tmp_path / "runs", "--json")
     assert trained.exit_code == 0, trained.stderr
     run = Path(json.loads(trained.stdout)["run_dir"])
-    doc = _explain(run, tmp_path / "data" / "test" / "red" / "0.png", "--test", "2")
+    doc = _explain(run, tmp_path / "data" / "test" / "red" / "00.png", "--test", "2")
     assert doc[0]["class"] == "red" and len(doc[0]["probabilities"]) == 3
     assert doc[1]["true_class"] in COLOURS
     for entry in doc:
         _check_maps(entry, (12, 12))
-    assert (run / "explain" / "0.png").is_file() and (run / "explain" / "test-1.png").is_file()
+    assert (run / "explain" / "00.png").is_file() and (run / "explain" / "test-1.png").is_file()
 
 
 def test_occlusion_patches_cover_every_pixel() -> None:

@@ -11,32 +11,15 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from helpers import COLOURS, colour_picture, colour_spec
 from PIL import Image
 
 pytestmark = pytest.mark.slow  # every test here trains, or reads a run trained here
 
-COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 40), "red": (220, 30, 30)}
-
-SPEC = """\
-name: colours
-data: {{path: {path}, validation_split: 0.2}}
-model:
-  layers:
-    - {{type: Input, name: picture, shape: [12, 12, 3]}}
-    - {{type: Conv2D, name: conv, filters: 4, kernel_size: 3, activation: relu}}
-    - {{type: Flatten, name: flat}}
-    - {{type: Dense, name: out, units: 3, activation: softmax}}
-compile: {{optimizer: {{type: adam, learning_rate: 0.01}}}}
-train: {{epochs: 4, batch_size: 8, seed: 0}}
-"""
-
 
 def _picture(path: Path, colour: tuple[int, int, int], i: int) -> Path:
     size = (12, 12) if i % 3 else (20, 16)  # mixed sizes: made to the Input when read
-    noise = np.random.default_rng(i).integers(-20, 20, (size[1], size[0], 3))
-    pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-    Image.fromarray(pixels).save(path)
-    return path
+    return colour_picture(path, colour, i, size)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +40,7 @@ def colour_run(folders: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("colour-run")
     (folders / "train" / "red" / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     spec = work / "colours.yaml"
-    spec.write_text(SPEC.format(path=folders))
+    spec.write_text(colour_spec(folders, epochs=4))
     result = cli("train", spec, "--runs-dir", work / "runs", "--json")
     (folders / "train" / "red" / "zz_broken.png").unlink()
     assert result.exit_code == 0, result.stderr
@@ -136,7 +119,7 @@ def test_a_csv_with_numbered_labels_and_a_split(folders: Path, tmp_path: Path, c
         writer.writeheader()
         writer.writerows(rows)
     spec = tmp_path / "csv.yaml"
-    spec.write_text(SPEC.format(path=table).replace("epochs: 4", "epochs: 1"))
+    spec.write_text(colour_spec(table, epochs=1))
     result = cli("train", spec, "--runs-dir", tmp_path / "runs", "--json")
     assert result.exit_code == 0, result.stderr
     assert "warning: no test pictures of class '2'" in result.stderr

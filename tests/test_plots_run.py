@@ -10,7 +10,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import CONV_SPEC, TINY_SPEC, assert_user_error, cli, no_tmp_files, trained_run
+from helpers import (
+    CONV_SPEC,
+    TINY_SPEC,
+    assert_user_error,
+    cli,
+    colour_folders,
+    colour_spec,
+    no_tmp_files,
+    trained_run,
+)
 from PIL import Image
 
 pytestmark = pytest.mark.slow  # every test here trains, or reads a run trained here
@@ -22,18 +31,6 @@ TWO_CONVS = CONV_SPEC.replace(
     "    - {type: Conv2D, name: conv_2, filters: 4, kernel_size: 3, strides: 2,"
     " activation: sigmoid}\n    - {type: MaxPooling2D",
 )
-COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 40), "red": (220, 30, 30)}
-RGB_SPEC = """\
-name: colours
-data: {{path: {path}, validation_split: 0.2}}
-model:
-  layers:
-    - {{type: Input, name: picture, shape: [12, 12, 3]}}
-    - {{type: Conv2D, name: conv, filters: 4, kernel_size: 3, activation: relu}}
-    - {{type: Flatten, name: flat}}
-    - {{type: Dense, name: out, units: 3, activation: softmax}}
-train: {{epochs: 1, batch_size: 8, seed: 0}}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +112,9 @@ def test_a_link_where_a_new_picture_goes_is_refused_first(dense_run: Path, tmp_p
 
 
 def test_rgb_pictures_and_named_classes(tmp_path: Path) -> None:
-    root = tmp_path / "colours"
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 10), ("test", 4)):
-        for name, colour in COLOURS.items():
-            (root / split / name).mkdir(parents=True)
-            for i in range(n):
-                noise = rng.integers(-20, 20, (12, 12, 3))
-                pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-                Image.fromarray(pixels).save(root / split / name / f"{i}.png")
+    root = colour_folders(tmp_path / "colours", train=10, test=4)
     spec = tmp_path / "colours.yaml"
-    spec.write_text(RGB_SPEC.format(path=root))
+    spec.write_text(colour_spec(root, epochs=1))
     result = cli("train", spec, "--runs-dir", tmp_path / "runs", "--json")
     assert result.exit_code == 0, result.stderr
     run = Path(json.loads(result.stdout)["run_dir"])

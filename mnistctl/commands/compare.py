@@ -27,7 +27,7 @@ from mnistctl.commands.compare_f1 import per_class_f1
 from mnistctl.errors import Location, UserError
 from mnistctl.runs import layout, outputs
 from mnistctl.runs.catalog import RunInfo, read_run
-from mnistctl.runs.groups import METRICS, Group, check_group, collect, find_group, group_of
+from mnistctl.runs.groups import METRICS, Group, check_group, collect, named_runs
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.specdiff import ABSENT as ABSENT
 from mnistctl.runs.specdiff import Difference as Difference
@@ -247,53 +247,17 @@ def _group_warnings(group: Group, label: str, warnings: list[str]) -> None:
         )
 
 
-def _expand(arg: Path, runs_dir: Path | None, warnings: list[str]) -> list[Path] | None:
-    """The runs of the group named ``arg`` (not a path that exists); None if ``arg`` is no
-    group's name."""
-    name = str(arg)
-    if arg.exists() or "-seeds-" not in name or len(arg.parts) != 1:
-        return None
-    base = runs_dir if runs_dir is not None else Path("runs")
-    group = find_group(name, base)
-    if group is None:
-        raise UserError(
-            "no such group of runs",
-            Location(name),
-            expected=f"a group's name as 'mnistctl runs' shows it, in {base}",
-            received="no run of that group there",
-            hint="list the runs there are: mnistctl runs",
-        )
-    if group.missing_seeds:
-        seeds = " ".join(map(str, group.missing_seeds))
-        warnings.append(f"{name}: no readable run of seed {seeds} (not trained yet, or damaged)")
-    return [r.run_dir.resolve() for r in group.runs]
-
-
 # --- which runs ----------------------------------------------------------------------------------
 
 
 def _resolve(
     runs: Sequence[Path], runs_dir: Path | None, whole_groups: bool, warnings: list[str]
 ) -> list[Path]:
-    """Each RUN as absolute run directories (a group's name, or with ``whole_groups`` any
-    run of a group: all its runs); at least two, each once."""
-    seen: dict[Path, Path] = {}
-    for arg in runs:
-        found = _expand(arg, runs_dir, warnings)
-        if found is None:
-            run = layout.find_run(arg, runs_dir).resolve()
-            group = group_of(run) if whole_groups else None
-            found = [r.run_dir.resolve() for r in group.runs] if group else [run]
-        for run in found:
-            if run in seen:
-                raise UserError(
-                    "the same run given twice: a run compared with itself",
-                    Location(str(arg)),
-                    expected="different runs",
-                    received=f"{seen[run]} and {arg}, both {run}",
-                    hint="list the runs there are: mnistctl runs",
-                )
-            seen[run] = arg
+    """Each RUN as absolute run directories (``runs/groups.named_runs``); at least two."""
+    seen = named_runs(
+        runs, runs_dir, whole_groups=whole_groups, warnings=warnings,
+        twice="the same run given twice: a run compared with itself", once="different runs",
+    )  # fmt: skip
     if len(seen) < 2:
         raise UserError(
             "compare needs at least two runs",
@@ -303,7 +267,7 @@ def _resolve(
             received=f"{len(seen)} run",
             hint="list the runs there are: mnistctl runs",
         )
-    return list(seen)
+    return seen
 
 
 def _readable(info: RunInfo) -> RunInfo:

@@ -32,7 +32,7 @@ from mnistctl.reportpage.page import HEADER, render
 from mnistctl.reportpage.svg import Drawing
 from mnistctl.runs import layout, outputs
 from mnistctl.runs.atomic import write_text
-from mnistctl.runs.groups import find_group, group_of
+from mnistctl.runs.groups import named_runs
 
 REPORT = "report.html"
 KIND = outputs.header_kind(
@@ -110,42 +110,10 @@ def drawing(n: int) -> Drawing:
 def _resolve(
     runs: Sequence[Path], runs_dir: Path | None, whole_groups: bool, warnings: list[str]
 ) -> list[Path]:
-    """Each RUN as absolute run directories (a group's name, or with ``whole_groups`` any run
-    of a group: all its runs); at least one, each once."""
+    """Each RUN as absolute run directories (``runs/groups.named_runs``); at least one."""
     if not runs:
         raise UserError("no run given", Location(), expected="one or more runs")
-    seen: dict[Path, Path] = {}
-    for arg in runs:
-        found = _group_named(arg, runs_dir, warnings)
-        if found is None:
-            run = layout.find_run(arg, runs_dir).resolve()
-            group = group_of(run) if whole_groups else None
-            found = [r.run_dir.resolve() for r in group.runs] if group else [run]
-        for run in found:
-            if run in seen:
-                raise UserError(
-                    "the same run given twice",
-                    Location(str(arg)),
-                    expected="each run once",
-                    received=f"{seen[run]} and {arg}, both {run}",
-                    hint="list the runs there are: mnistctl runs",
-                )
-            seen[run] = arg
-    return list(seen)
-
-
-def _group_named(arg: Path, runs_dir: Path | None, warnings: list[str]) -> list[Path] | None:
-    """The runs of the group named ``arg`` (not a path that exists); None if no group's."""
-    name = str(arg)
-    if arg.exists() or "-seeds-" not in name or len(arg.parts) != 1:
-        return None
-    group = find_group(name, runs_dir if runs_dir is not None else Path("runs"))
-    if group is None:
-        return None
-    if group.missing_seeds:
-        seeds = " ".join(map(str, group.missing_seeds))
-        warnings.append(f"{name}: no readable run of seed {seeds} (not trained yet, or damaged)")
-    return [r.run_dir.resolve() for r in group.runs]
+    return named_runs(runs, runs_dir, whole_groups=whole_groups, warnings=warnings)
 
 
 # --- where ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistctl.errors import Location, UserError
+from mnistctl.runs import layout
 from mnistctl.runs.catalog import RunInfo, read_run, scan
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.layout import HISTORY, SPEC
@@ -226,3 +227,61 @@ def check_group(group: Group) -> None:
                 received=f"{len(other)} other difference(s): {shown}",
                 hint="compare them as runs: mnistctl compare RUN RUN",
             )
+
+
+# --- runs named on a command line ----------------------------------------------------------------
+
+
+def named_runs(
+    args: Sequence[Path],
+    runs_dir: Path | None,
+    *,
+    whole_groups: bool,
+    warnings: list[str],
+    twice: str = "the same run given twice",
+    once: str = "each run once",
+) -> list[Path]:
+    """Each RUN argument of ``compare`` and ``report`` as absolute run directories, each once:
+    a group's name stands for its runs (a warning for its seeds without a readable run), a run
+    directory or a spec's latest run for itself, or with ``whole_groups`` for all of its group.
+    ``twice`` and ``once``: how a run given twice is refused, and what was expected."""
+    seen: dict[Path, Path] = {}
+    for arg in args:
+        found = _group_runs(arg, runs_dir, warnings)
+        if found is None:
+            run = layout.find_run(arg, runs_dir).resolve()
+            group = group_of(run) if whole_groups else None
+            found = [r.run_dir.resolve() for r in group.runs] if group else [run]
+        for run in found:
+            if run in seen:
+                raise UserError(
+                    twice,
+                    Location(str(arg)),
+                    expected=once,
+                    received=f"{seen[run]} and {arg}, both {run}",
+                    hint="list the runs there are: mnistctl runs",
+                )
+            seen[run] = arg
+    return list(seen)
+
+
+def _group_runs(arg: Path, runs_dir: Path | None, warnings: list[str]) -> list[Path] | None:
+    """The runs of the group named ``arg`` (not a path that exists); None if ``arg`` is no
+    group's name."""
+    name = str(arg)
+    if arg.exists() or "-seeds-" not in name or len(arg.parts) != 1:
+        return None
+    base = runs_dir if runs_dir is not None else Path("runs")
+    group = find_group(name, base)
+    if group is None:
+        raise UserError(
+            "no such group of runs",
+            Location(name),
+            expected=f"a group's name as 'mnistctl runs' shows it, in {base}",
+            received="no run of that group there",
+            hint="list the runs there are: mnistctl runs",
+        )
+    if group.missing_seeds:
+        seeds = " ".join(map(str, group.missing_seeds))
+        warnings.append(f"{name}: no readable run of seed {seeds} (not trained yet, or damaged)")
+    return [r.run_dir.resolve() for r in group.runs]
