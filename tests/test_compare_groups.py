@@ -249,6 +249,12 @@ def test_compare_dnn_and_cnn_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert [d["path"] for d in doc["differences"]] == ["name", "description", "train.epochs"]
     assert doc["groups"] == [] and doc["rule"] is None
 
+    # A structure with layers in common: the legend names the mark of those too.
+    drop = run_of_spec(tmp_path / "runs", ROOT / "specs" / "cnn_dropout.yaml", "20260103T000000Z")
+    out = cli("compare", cnn, drop, env={"COLUMNS": "100"}).stdout
+    assert "Layers: the structures differ (= same, ~ changed, - only in cnn, + only in" in out
+    assert "│ = │ input_tensor: Input(shape=[28, 28, 1])" in out
+
 
 # --- the numbers ---------------------------------------------------------------------------------
 

@@ -34,8 +34,9 @@ def structure_tables(result: CompareResult) -> list[Table]:
     tables = []
     for other in [i for i in shown if i != 0]:
         rows = structure.aligned[other - 1]
+        same = "= same, " if any(row.op == "same" for row in rows) else ""
         title = (
-            f"Layers: the structures differ (~ changed, - only in {label[0]}, "
+            f"Layers: the structures differ ({same}~ changed, - only in {label[0]}, "
             f"+ only in {label[other]})"
         )
         table = Table(title=title, title_justify="left")
