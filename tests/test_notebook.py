@@ -154,6 +154,17 @@ def test_notebook_runs_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert str(names) in _text(plots)
     assert _images(plots) == 1
     assert sorted(f.name for f in (runs.glob("cnn/*/plots/*.png"))) == [f"{n}.png" for n in names]
+    # the two PCA pictures side by side: the DNN's too (no convolution: no filters, feature maps)
+    assert _images(_cell(nb, "dnn_plots = ")) == 1
+    drawn = ["confusion_matrix", "learning_curves", "misclassified", "model", "pca"]
+    assert sorted(f.stem for f in runs.glob("dnn/*/plots/*.png")) == drawn
+    # two test digits explained: MNIST's first two test digits are a 7 and a 2
+    explained = _cell(nb, "explained = cnn_run.explain(test=2)")
+    assert _images(explained) == 2
+    for index, true in ((0, 7), (1, 2)):
+        line = rf"^test digit {index}: true {true}, read as \d \d+\.\d%, \d \d+\.\d%, \d \d+\.\d%$"
+        assert re.search(line, _text(explained), re.M), _text(explained)
+    assert sorted(f.name for f in runs.glob("cnn/*/explain/*.png")) == ["test-0.png", "test-1.png"]
     predictions = _cell(nb, "(_, _), (x_test, y_test)")
     assert _images(predictions) == 1
     for name in ("dnn", "cnn"):
