@@ -82,3 +82,22 @@ def test_usage_errors(args: list[str], cli: Any, tmp_path: Path) -> None:
     result = cli("explain", tmp_path, *args)
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([], "nothing to explain; expected image files (IMAGE...) or --test N"),
+     (["--test", "0"], "--test 0: no test picture to explain")],
+)  # fmt: skip
+def test_nothing_to_explain_is_refused_before_tensorflow(
+    args: list[str], message: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mnistctl.cli.explain_command as command
+
+    def no_heavy_imports() -> Any:
+        raise AssertionError("TensorFlow's start-up began before the request was checked")
+
+    monkeypatch.setattr(command, "heavy_imports", no_heavy_imports)
+    result = cli("explain", tmp_path, *args)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1

@@ -49,6 +49,9 @@ def explain(
     occlusion maps, one PNG per picture."""
 
     def body() -> None:
+        from mnistctl.commands.explain_request import check_request
+
+        check_request(images or [], test)  # at once, before TensorFlow's start-up
         with heavy_imports():
             from mnistctl.commands.explain import explain_run
         from mnistctl.ui.console import print_json, stderr_console, stdout_console

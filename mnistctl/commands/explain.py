@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.commands.common import OpenRun, open_run
+from mnistctl.commands.explain_request import check_request
 from mnistctl.data.imagesets import expand_images, prepare_images
 from mnistctl.errors import Location, UserError, UserErrors, unicode_text
 from mnistctl.ml.explain import METHODS, Explainer, Explanation, check_softmax
@@ -118,7 +119,7 @@ def explain_run(
     METHODS, or ``all``) with Grad-CAM at ``layer`` (None: the default). ``draw``: write one
     PNG per picture into ``output`` (default ``RUN/explain/``)."""
     methods = _methods(method)
-    _check_request(images, test_n)
+    check_request(images, test_n)
     opened = open_run(run_arg, runs_dir, checkpoint)
     folder = output if output is not None else opened.run_dir / EXPLAIN
     items = expand_images(images)
@@ -164,22 +165,6 @@ def _methods(method: str) -> tuple[str, ...]:
     raise UserError(
         f"unknown --method {method!r}", expected=", ".join(CHOICES), received=repr(method)
     )
-
-
-def _check_request(images: Sequence[str | Path], test_n: int | None) -> None:
-    if test_n is not None and test_n < 1:
-        raise UserError(
-            f"--test {test_n}: no test picture to explain",
-            expected="--test N with N >= 1 (the first N test pictures)",
-            received=str(test_n),
-        )
-    if not images and test_n is None:
-        raise UserError(
-            "nothing to explain",
-            expected="image files (IMAGE...) or --test N",
-            received="neither",
-            hint="e.g. mnistctl explain RUN --test 5, or mnistctl explain RUN digit.png",
-        )
 
 
 def _png_paths(sources: Sequence[str], n_test: int, folder: Path, suffix: str) -> list[Path]:
