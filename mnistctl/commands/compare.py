@@ -26,7 +26,8 @@ from typing import Any
 from mnistctl.commands.compare_f1 import per_class_f1
 from mnistctl.errors import Location, UserError
 from mnistctl.runs import layout, outputs
-from mnistctl.runs.catalog import RunInfo, read_run
+from mnistctl.runs.catalog import RunInfo, read_run, undamaged
+from mnistctl.runs.catalog import labels as run_labels
 from mnistctl.runs.groups import METRICS, Group, check_group, collect, named_runs
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.specdiff import ABSENT as ABSENT
@@ -144,11 +145,14 @@ def compare_runs(
 ) -> CompareResult:
     warnings: list[str] = []
     dirs = _resolve(runs, runs_dir, whole_groups, warnings)
-    infos = [_readable(read_run(run)) for run in dirs]
+    infos = [
+        undamaged(read_run(run), "compare", "see every run and its state: mnistctl runs")
+        for run in dirs
+    ]
     specs = [layout.load_run_spec(run) for run in dirs]
     _same_task(infos, specs)
     infos = [_with_loss(info, spec) for info, spec in zip(infos, specs, strict=True)]
-    labels = _labels(infos)
+    labels = run_labels(infos)
     groups = _groups(infos, labels, warnings)
     warnings += _data_warnings(infos, labels)
     names = specs[0].class_names
@@ -270,18 +274,6 @@ def _resolve(
     return seen
 
 
-def _readable(info: RunInfo) -> RunInfo:
-    if info.damaged:
-        raise UserError(
-            "cannot compare a damaged run",
-            Location(str(info.run_dir)),
-            expected="a run written by 'mnistctl train'",
-            received=info.damaged,
-            hint="see every run and its state: mnistctl runs",
-        )
-    return info
-
-
 def _same_task(infos: list[RunInfo], specs: list[Spec]) -> None:
     first = specs[0].compile.loss
     for info, spec in zip(infos[1:], specs[1:], strict=True):
@@ -309,18 +301,6 @@ def _few(names: tuple[str, ...]) -> str:
 
 def _with_loss(info: RunInfo, spec: Spec) -> RunInfo:
     return replace(info, loss=spec.compile.loss)
-
-
-def _labels(infos: list[RunInfo]) -> list[str]:
-    """The spec's name; with the run's time when names repeat; numbered if that repeats too."""
-    names = [info.name for info in infos]
-    labels = [
-        f"{info.name} {info.run_dir.name}" if names.count(info.name) > 1 else info.name
-        for info in infos
-    ]
-    return [
-        f"{label} #{i + 1}" if labels.count(label) > 1 else label for i, label in enumerate(labels)
-    ]
 
 
 def _data_warnings(infos: list[RunInfo], labels: list[str]) -> list[str]:

@@ -22,7 +22,8 @@ from mnistctl.errors import Location, UserError
 from mnistctl.formatting import format_shape
 from mnistctl.runs import layout
 from mnistctl.runs.atomic import read_json
-from mnistctl.runs.catalog import RunInfo, read_run
+from mnistctl.runs.catalog import RunInfo, read_run, undamaged
+from mnistctl.runs.catalog import labels as run_labels
 from mnistctl.runs.history import history_columns, read_history
 from mnistctl.runs.record import RunRecord, Status
 from mnistctl.runs.scores import per_class as class_scores
@@ -84,27 +85,10 @@ class RunFacts:
 
 def read_runs(run_dirs: Sequence[Path]) -> list[RunFacts]:
     """Each run's facts, labelled so that repeated names can be told apart."""
-    infos = [_readable(read_run(run)) for run in run_dirs]
-    labels = _labels(infos)
+    hint = "leave it out, or see every run and its state: mnistctl runs"
+    infos = [undamaged(read_run(run), "report", hint) for run in run_dirs]
+    labels = run_labels(infos)
     return [_facts(info, label) for info, label in zip(infos, labels, strict=True)]
-
-
-def _readable(info: RunInfo) -> RunInfo:
-    if info.damaged:
-        raise UserError(
-            "cannot report a damaged run",
-            Location(str(info.run_dir)),
-            expected="a run written by 'mnistctl train'",
-            received=info.damaged,
-            hint="leave it out, or see every run and its state: mnistctl runs",
-        )
-    return info
-
-
-def _labels(infos: Sequence[RunInfo]) -> list[str]:
-    names = [info.name for info in infos]
-    labels = [f"{i.name} {i.run_dir.name}" if names.count(i.name) > 1 else i.name for i in infos]
-    return [f"{x} #{k + 1}" if labels.count(x) > 1 else x for k, x in enumerate(labels)]
 
 
 def _facts(info: RunInfo, label: str) -> RunFacts:

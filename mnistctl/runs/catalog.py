@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +207,32 @@ def read_run(run_dir: Path) -> RunInfo:
         return damaged(run_dir, str(exc))
     except UserError as err:  # the record's own checks
         return damaged(run_dir, _reason(err))
+
+
+def undamaged(info: RunInfo, doing: str, hint: str) -> RunInfo:
+    """``info``, or the one-line refusal to ``doing`` (compare, report) a damaged run."""
+    if info.damaged:
+        raise UserError(
+            f"cannot {doing} a damaged run",
+            Location(str(info.run_dir)),
+            expected="a run written by 'mnistctl train'",
+            received=info.damaged,
+            hint=hint,
+        )
+    return info
+
+
+def labels(infos: Sequence[RunInfo]) -> list[str]:
+    """What runs side by side are called (compare, report): the spec's name; with the run's
+    time when names repeat; numbered if that repeats too."""
+    names = [info.name for info in infos]
+    shown = [
+        f"{info.name} {info.run_dir.name}" if names.count(info.name) > 1 else info.name
+        for info in infos
+    ]
+    return [
+        f"{label} #{i + 1}" if shown.count(label) > 1 else label for i, label in enumerate(shown)
+    ]
 
 
 def _reason(err: UserError) -> str:
