@@ -18,9 +18,10 @@ import reprlib
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from mnistctl.errors import UserError
+from mnistctl.errors import Location, UserError
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = _SHORT.maxother = 40
@@ -48,6 +49,24 @@ def short(value: object) -> str:
 def received(value: object) -> str:
     """``int 42``, ``list [1, 2]``, ``None``: the type and the value given."""
     return "None" if value is None else f"{type(value).__name__} {short(value)}"
+
+
+def path_items(
+    value: str | os.PathLike[str] | Sequence[Any], name: str, *, what: str, expected: str
+) -> list[Path]:
+    """A path, or a list of them, as paths: the items of a list are checked here (the
+    annotation check looks at the value itself): ``not {what}`` at ``name[i]`` otherwise."""
+    if isinstance(value, str | os.PathLike):
+        return [Path(value)]
+    paths = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str | os.PathLike):
+            raise UserError(
+                f"not {what}", Location(f"{name}[{index}]"), expected=expected,
+                received=received(item),
+            )  # fmt: skip
+        paths.append(Path(item))
+    return paths
 
 
 class ArgumentCheck:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnistctl.api.arguments import received
+from mnistctl.api.arguments import path_items
 from mnistctl.api.common import PathArg, _user_errors
 from mnistctl.errors import Location, UserError
 
@@ -32,18 +31,10 @@ def report(
 
 
 def _run_paths(runs: PathArg | Sequence[PathArg]) -> list[Path]:
-    if isinstance(runs, str | os.PathLike):
-        return [Path(runs)]
-    paths = []
-    for index, run in enumerate(runs):
-        if not isinstance(run, str | os.PathLike):
-            raise UserError(
-                "not a run",
-                Location(f"runs[{index}]"),
-                expected="a run, a run directory, a spec or a group's name (str or os.PathLike)",
-                received=received(run),
-            )
-        paths.append(Path(run))
+    paths = path_items(
+        runs, "runs", what="a run",
+        expected="a run, a run directory, a spec or a group's name (str or os.PathLike)",
+    )  # fmt: skip
     if not paths:
         raise UserError(
             "no run given", Location("runs"), expected="one or more runs", received="none"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
@@ -11,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mnistctl.api.specs import Spec, api_spec
-from mnistctl.errors import Location, UserError, UserErrors
+from mnistctl.errors import UserErrors
 from mnistctl.spec import Spec as SpecLanguageSpec
 from mnistctl.spec import load_spec as _load_spec
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from mnistctl.commands.train import TrainResult
     from mnistctl.runs.record import RunRecord
 
+from mnistctl.api.arguments import path_items
 from mnistctl.api.common import (
     ImageInput,
     PathArg,
@@ -357,20 +357,12 @@ class Run:
         array, >= 0, or None with ``.reasons``); ``to_json()`` is the ``--json`` list.
         ``layer``: Grad-CAM's convolutional layer (default: the last still spatial).
         ``draw``: one PNG per picture in ``output`` (default ``RUN/explain/``)."""
-        paths = [images] if isinstance(images, str | os.PathLike) else list(images)
-        for index, item in enumerate(paths):
-            if not isinstance(item, str | os.PathLike):
-                raise UserError(
-                    "not an image file",
-                    Location(f"images[{index}]"),
-                    expected="an image file path",
-                    received=type(item).__name__,
-                )
+        paths = path_items(images, "images", what="an image file", expected="an image file path")
         with _tensorflow():
             from mnistctl.commands.explain import explain_run
 
             return explain_run(
-                self._run_dir, [Path(p) for p in paths], test, method, layer,
+                self._run_dir, paths, test, method, layer,
                 Path(output) if output is not None else None, checkpoint, _data_path(data),
                 None, draw=draw,
             )  # fmt: skip
