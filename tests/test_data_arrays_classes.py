@@ -4,7 +4,6 @@ one-hot labels, RGB pictures, ``data.classes``, the Input's channels (``fit_arra
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import subprocess_env
-from test_data import expect_error
+from test_data import expect_error, write_idx_folder
 
 from mnistctl.data import arrays, probe, sizes
 from mnistctl.data.datasets import DataOptions, load_dataset, load_npz
@@ -251,23 +250,13 @@ def test_load_fits_the_input(tmp_path: Path) -> None:
 # IDX folders and probe
 
 
-def idx_bytes(arr: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(d.to_bytes(4, "big") for d in arr.shape)
-    return header + np.asarray(arr, dtype=np.uint8).tobytes()
-
-
 def test_idx_folder_of_any_classes(tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     x = np.zeros((20, 16, 12), dtype=np.uint8)
     y = (np.arange(20) % 5).astype(np.uint8)
-    for name, arr in (
-        ("train-images-idx3-ubyte", x),
-        ("train-labels-idx1-ubyte", y),
-        ("t10k-images-idx3-ubyte", x[:4]),
-        ("t10k-labels-idx1-ubyte", y[:4]),
-    ):
-        (folder / (name + ".gz")).write_bytes(gzip.compress(idx_bytes(arr)))
+    arrays = {"x_train": x, "y_train": y, "x_test": x[:4], "y_test": y[:4]}
+    write_idx_folder(folder, arrays, gz=True)
     ds = load_dataset("mnist", folder)
     assert ds.num_classes == 5 and ds.x_train.shape == (20, 16, 12)
     assert probe.class_count("mnist", folder, None) == 5

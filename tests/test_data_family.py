@@ -10,18 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data import expect_error
+from test_data import expect_error, idx_bytes, write_idx_folder
 
 from mnistctl.data import probe, sizes
 from mnistctl.data.datasets import load_dataset
 from mnistctl.data.mnist import CLASS_NAMES, KMNIST_CLASSES, class_names, known_classes
 
 KMNIST_HIRAGANA = "おきすつなはまやれを"
-
-
-def idx_bytes(arr: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(d.to_bytes(4, "big") for d in arr.shape)
-    return header + np.asarray(arr, dtype=np.uint8).tobytes()
 
 
 def upright_pictures(n: int) -> np.ndarray:
@@ -147,13 +142,8 @@ def test_kmnist_idx_release(tmp_path: Path) -> None:
     folder.mkdir()
     x = upright_pictures(12)
     y = (np.arange(12) % 10).astype(np.uint8)
-    for name, arr in (
-        ("train-images-idx3-ubyte", x),
-        ("train-labels-idx1-ubyte", y),
-        ("t10k-images-idx3-ubyte", x[:4]),
-        ("t10k-labels-idx1-ubyte", y[:4]),
-    ):
-        (folder / (name + ".gz")).write_bytes(gzip.compress(idx_bytes(arr)))
+    arrays = {"x_train": x, "y_train": y, "x_test": x[:4], "y_test": y[:4]}
+    write_idx_folder(folder, arrays, gz=True)
     ds = load_dataset("kmnist", folder)
     np.testing.assert_array_equal(ds.x_train, x)  # KMNIST's IDX files are not transposed
     assert ds.classes == KMNIST_CLASSES
